@@ -1,0 +1,134 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The ``[nova_rt]`` options.
+
+Registered on whatever ``ConfigOpts`` the caller hands in (nova's global
+``CONF`` in services, a private one in the CLI and tests) and listed for
+``oslo-config-generator --namespace nova_rt``.
+"""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'nova_rt',
+    title='nova-rt options',
+    help='Real-time instances: defaults and limits for the rt: flavor keys, '
+         'host readiness and scheduling.')
+
+OPTS = [
+    cfg.IntOpt(
+        'default_vcpu_priority',
+        default=1, min=1, max=99,
+        help="""
+Real-time priority of the real-time vCPU threads of a flavor that does not
+set ``rt:vcpu_priority``.
+
+Possible values:
+
+* 1-99, at most ``max_vcpu_priority``.
+
+Related options:
+
+* ``max_vcpu_priority``
+* ``[libvirt] realtime_scheduler_priority``: upstream Nova's host-wide value,
+  which nova-rt replaces per flavor.
+"""),
+    cfg.IntOpt(
+        'max_vcpu_priority',
+        default=49, min=1, max=99,
+        help="""
+Highest real-time priority any flavor may give its vCPU, emulator or I/O
+threads. A flavor asking for more is refused, with an error naming the key.
+
+The default stays below the priority 50 that a PREEMPT_RT kernel gives its
+threaded interrupt handlers, so a busy guest cannot starve the host's
+interrupts. Each host also enforces its own bound: the vCPU priority must be
+below its essential per-CPU kernel threads (``nova_rt_kthread_prio``).
+
+Possible values:
+
+* 1-99
+
+Related options:
+
+* ``default_vcpu_priority``
+"""),
+    cfg.BoolOpt(
+        'require_preempt_rt',
+        default=True,
+        help="""
+Whether real-time flavors need a PREEMPT_RT host kernel unless they set
+``rt:host_kernel=any``. When false, ``rt:host_kernel`` defaults to ``any``.
+"""),
+    cfg.BoolOpt(
+        'dedicate_hosts',
+        default=False,
+        help="""
+Keep instances of non-real-time flavors off hosts that are ready for
+real-time work, so their isolated cores stay free for real-time instances.
+
+Related options:
+
+* ``[filter_scheduler] enabled_filters`` must include ``RealtimeFilter``.
+"""),
+    cfg.BoolOpt(
+        'forbid_ram_overcommit',
+        default=True,
+        help="""
+Refuse real-time instances on hosts whose ``ram_allocation_ratio`` is above
+1.0: a real-time guest's memory is locked, and an overcommitted host would
+have to swap or kill to honour it.
+"""),
+    cfg.IntOpt(
+        'facts_refresh_interval',
+        default=600, min=0,
+        help="""
+Seconds between two audits of the host's real-time profile by the compute
+service. The audit reads /sys and /proc only; 0 audits at every resource
+update.
+"""),
+    cfg.StrOpt(
+        'latency_certificate',
+        default='/etc/nova/nova-rt-latency.json',
+        help="""
+Path of the latency certificate of this compute host: a JSON document with
+at least ``{"max_latency_us": <int>}``, written after a cyclictest run under
+load. When the file is missing the host has no certified latency, and flavors
+that set ``rt:max_latency_us`` do not land on it.
+"""),
+    cfg.FloatOpt(
+        'realtime_weight_multiplier',
+        default=1.0,
+        help="""
+Multiplier of RealtimeWeigher. Positive values pack real-time instances onto
+the hosts with the fewest free isolated cores (keeping whole hosts and NUMA
+cells free for larger flavors); negative values spread them. The aggregate
+metadata key ``realtime_weight_multiplier`` overrides it per aggregate.
+"""),
+    cfg.StrOpt(
+        'host_root',
+        default='/',
+        help="""
+Directory that stands for ``/`` when nova-rt reads the host's state (/sys,
+/proc, /dev, /etc). Set it for containerised compute services that mount the
+host's /sys and /proc elsewhere.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

@@ -1,0 +1,141 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Guest kernel arguments: what a real-time guest's kernel needs, and how
+it reaches the guest.
+
+The guest must be partitioned like the host: its real-time vCPUs isolated
+from the scheduler's load balancing, the tick, RCU callbacks and device
+interrupts, which all go to the housekeeping vCPUs. The arguments travel as
+SMBIOS type 11 OEM strings on every real-time guest and, for direct-kernel-
+boot images, on the kernel command line itself.
+"""
+
+import re
+
+from nova_rt import cpuset
+from nova_rt import exception
+
+# systemd-stub appends this OEM string to the command line of a unified
+# kernel image; ``nova-rt-guest apply`` reads it on any other guest.
+SYSTEMD_CMDLINE_EXTRA = 'io.systemd.stub.kernel-cmdline-extra'
+OEM_PREFIX = 'org.openstack.nova-rt.'
+OEM_VERSION = '1'
+
+# key or key=value; the key cannot start with '-', so '--' (everything
+# after it goes to init) and option-like tokens cannot be smuggled in.
+# fullmatch only: '$' would also match before a trailing newline.
+_TOKEN = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*(=[A-Za-z0-9_.,=:/+-]*)?')
+_ALLOWED = re.compile(r'[A-Za-z0-9_.,=:/+\- ]*')
+
+# Arguments nova-rt computes from the real-time mask: a second, different
+# value would silently undo the partitioning.
+DERIVED_KEYS = ('isolcpus', 'nohz', 'nohz_full', 'rcu_nocbs', 'irqaffinity')
+
+# x86's COMMAND_LINE_SIZE is 2048 bytes, and the image's own arguments need
+# room too.
+MAX_EXTRA_LENGTH = 512
+MAX_TOTAL_LENGTH = 1536
+
+
+def parse_extra(value):
+    """Parse ``rt:guest_kernel_args`` with its strict grammar.
+
+    :returns: a tuple of tokens
+    :raises: InvalidGuestKernelArgs naming what was wrong
+    """
+    if not isinstance(value, str):
+        raise exception.InvalidGuestKernelArgs('%r is not a string' % (value,))
+    if len(value) > MAX_EXTRA_LENGTH:
+        raise exception.InvalidGuestKernelArgs(
+            '%d characters; at most %d' % (len(value), MAX_EXTRA_LENGTH))
+    if not _ALLOWED.fullmatch(value):
+        bad = sorted({c for c in value if not _ALLOWED.fullmatch(c)})
+        raise exception.InvalidGuestKernelArgs(
+            'character(s) %s not allowed; only letters, digits, spaces and '
+            '_ . , = : / + -' % ' '.join(repr(c) for c in bad))
+    tokens = tuple(value.split(' '))
+    tokens = tuple(t for t in tokens if t)
+    if not tokens:
+        raise exception.InvalidGuestKernelArgs('no argument given')
+    for token in tokens:
+        if not _TOKEN.fullmatch(token):
+            raise exception.InvalidGuestKernelArgs(
+                '%r is not key or key=value (a key starts with a letter, '
+                'digit or _)' % token)
+        key = token.split('=', 1)[0]
+        if key in DERIVED_KEYS:
+            raise exception.InvalidGuestKernelArgs(
+                '%r is derived by nova-rt from the real-time vCPUs and '
+                'cannot be overridden' % key)
+    return tokens
+
+
+def derive(request):
+    """The guest kernel arguments of a RealtimeRequest, in order.
+
+    Empty with ``rt:guest_tuning=none``.
+    """
+    if request.guest_tuning == 'none':
+        return ()
+    realtime = cpuset.format(request.realtime_vcpus)
+    housekeeping = cpuset.format(request.housekeeping_vcpus)
+    args = [
+        'isolcpus=managed_irq,domain,%s' % realtime,
+        'nohz=on',
+        'nohz_full=%s' % realtime,
+        'rcu_nocbs=%s' % realtime,
+        'irqaffinity=%s' % housekeeping,
+        'skew_tick=1',
+        'tsc=reliable',
+        'nosoftlockup',
+    ]
+    if request.guest_idle_poll:
+        args.append('idle=poll')
+    args.extend(request.guest_extra_args)
+    return tuple(args)
+
+
+def check_length(request):
+    """Refuse a request whose arguments cannot fit a kernel command line."""
+    length = len(' '.join(derive(request)))
+    if length > MAX_TOTAL_LENGTH:
+        raise exception.InvalidRealtimeRequest(
+            ('hw:cpu_realtime_mask', 'rt:guest_kernel_args'),
+            'the guest kernel arguments take %d characters; at most %d fit '
+            'beside the image\'s own' % (length, MAX_TOTAL_LENGTH))
+
+
+def cmdline(request):
+    """The arguments as one command-line string ('' when none)."""
+    return ' '.join(derive(request))
+
+
+def oem_strings(request):
+    """SMBIOS type 11 entries for the guest ('' entries are never made).
+
+    The systemd entry lets a unified kernel image pick the arguments up at
+    boot; the ``org.openstack.nova-rt.*`` entries tell ``nova-rt-guest``
+    (and the guest's own tools) what the host did.
+    """
+    args = cmdline(request)
+    if not args:
+        return ()
+    return (
+        '%s=%s' % (SYSTEMD_CMDLINE_EXTRA, args),
+        '%sversion=%s' % (OEM_PREFIX, OEM_VERSION),
+        '%skernel-args=%s' % (OEM_PREFIX, args),
+        '%srealtime-vcpus=%s' % (OEM_PREFIX,
+                                  cpuset.format(request.realtime_vcpus)),
+        '%shousekeeping-vcpus=%s' % (OEM_PREFIX,
+                                      cpuset.format(request.housekeeping_vcpus)),
+        '%svcpu-scheduler=%s' % (OEM_PREFIX, request.vcpu_thread),
+    )

@@ -1,0 +1,29 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""nova-rt's tests.
+
+Nova's eventlet monkey patching must happen before anything imports nova,
+and this package is imported before any test module.
+"""
+
+import os
+import sysconfig
+
+from nova import monkey_patch
+
+monkey_patch.patch()
+
+# Nova's test configuration looks for api-paste.ini inside site-packages,
+# but the wheel installs it under the environment's data directory.
+os.environ.setdefault(
+    'OS_WSGI__API_PASTE_CONFIG',
+    os.path.join(sysconfig.get_path('data'), 'etc', 'nova', 'api-paste.ini'))

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Run nova-rt's whole test suite: unit, functional, then the real
+# libvirt/QEMU tier. Creates .venv (or $NOVA_RT_VENV) when missing and
+# installs nova-rt with its test requirements into it.
+#
+#   tools/run-tests.sh            # everything
+#   tools/run-tests.sh unit       # one tier: unit, functional or real
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+venv=${NOVA_RT_VENV:-$top/.venv}
+python=${PYTHON:-python3}
+
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+fi
+stamp="$venv/.nova-rt-installed"
+if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || \
+        [ test-requirements.txt -nt "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
+    "$venv/bin/pip" install -q --upgrade pip
+    "$venv/bin/pip" install -q -r requirements.txt -r test-requirements.txt
+    "$venv/bin/pip" install -q --no-deps -e .
+    touch "$stamp"
+fi
+
+tiers=${*:-unit functional real}
+for tier in $tiers; do
+    case "$tier" in
+        unit|functional|real) ;;
+        *) echo "run-tests.sh: unknown tier '$tier' (unit, functional, real)" >&2
+           exit 2 ;;
+    esac
+    echo "=== nova-rt $tier tests ==="
+    "$venv/bin/stestr" --test-path "tests/$tier" run
+done
