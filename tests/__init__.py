@@ -27,3 +27,14 @@ monkey_patch.patch()
 os.environ.setdefault(
     'OS_WSGI__API_PASTE_CONFIG',
     os.path.join(sysconfig.get_path('data'), 'etc', 'nova', 'api-paste.ini'))
+
+# The compute driver shim lives in this tree's nova/virt/nova_rt; Nova
+# imports compute drivers as nova.virt.<name>. An installed wheel puts the
+# shim inside site-packages/nova/virt, an editable install cannot, so the
+# tests look here too (tests/functional/test_packaging.py checks the wheel).
+import nova.virt  # noqa: E402
+
+_SHIM_DIR = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'nova', 'virt')
+if _SHIM_DIR not in nova.virt.__path__:
+    nova.virt.__path__.append(_SHIM_DIR)

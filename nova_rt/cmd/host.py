@@ -1,0 +1,179 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``nova-rt host check`` and ``nova-rt host plan``.
+
+``check`` audits the host (or the tree given by ``--root``) and exits 0
+when it is ready for real-time guests, 1 when it is not; ``plan`` prints
+how to partition it. Errors are raised as nova-rt errors, which
+``nova_rt.cmd.main`` turns into exit code 2.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+from nova_rt.cmd import common
+from nova_rt import cpuset
+from nova_rt import exception
+from nova_rt.host import checks
+from nova_rt.host import plan as host_plan
+from nova_rt.host import profile as host_profile
+
+EXIT_READY, EXIT_NOT_READY = 0, 1
+
+DEFAULT_SMI_INTERVAL = 0.25
+
+_ORDER = {checks.FAIL: 0, checks.WARN: 1, checks.UNKNOWN: 2, checks.PASS: 3}
+_COLOURS = {checks.FAIL: '\033[31m', checks.WARN: '\033[33m',
+            checks.UNKNOWN: '\033[36m', checks.PASS: '\033[32m'}
+_RESET = '\033[0m'
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a number' % text)
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError('%s is not between 0 and 10' % text)
+    return value
+
+
+def _count(text):
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not an integer' % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError('%d is not a positive count' % value)
+    return value
+
+
+def register(commands):
+    parser = commands.add_parser(
+        'host', help='audit and plan this compute host')
+    actions = parser.add_subparsers(dest='action', metavar='ACTION')
+    actions.required = True
+
+    check = actions.add_parser(
+        'check', help='audit this host for real-time guests (exit 0 ready, '
+                      '1 not ready)')
+    _add_root(check)
+    common.add_config_file_argument(check)
+    check.add_argument('--format', choices=('table', 'json'),
+                       default='table')
+    check.add_argument('--smi-interval', type=_seconds,
+                       default=DEFAULT_SMI_INTERVAL, metavar='SECONDS',
+                       help='how long to count SMIs (0 skips; default '
+                            '%(default)s)')
+    check.set_defaults(func=check_host)
+
+    plan = actions.add_parser(
+        'plan', help='kernel arguments, tuned, kvm and nova.conf settings '
+                     'for this host\'s topology')
+    _add_root(plan)
+    common.add_config_file_argument(plan)
+    plan.add_argument('--format', choices=('text', 'json'), default='text')
+    plan.add_argument('--housekeeping-per-node', type=_count, default=1,
+                      metavar='N',
+                      help='cores kept for the host on each NUMA node '
+                           '(default %(default)s)')
+    plan.set_defaults(func=plan_host)
+
+
+def _add_root(parser):
+    parser.add_argument(
+        '--root', metavar='DIR',
+        help='directory standing for / (default: [nova_rt] host_root)')
+
+
+def _root(args, conf):
+    root = args.root or conf.nova_rt.host_root
+    if not os.path.isdir(root):
+        raise exception.NovaRTError('host root %s is not a directory' % root)
+    return root
+
+
+def _cpus(conf, name):
+    value = getattr(conf.compute, name)
+    if value is None or not value.strip():
+        return None
+    return cpuset.parse(value, '[compute] %s' % name)
+
+
+def check_host(args, out=None):
+    out = out or sys.stdout
+    conf = common.load_conf(args.config_file)
+    root = _root(args, conf)
+    profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
+    report = checks.audit(profile,
+                          dedicated_cpus=_cpus(conf, 'cpu_dedicated_set'),
+                          shared_cpus=_cpus(conf, 'cpu_shared_set'),
+                          vcpu_priority=conf.nova_rt.default_vcpu_priority)
+    if args.format == 'json':
+        json.dump(report.to_dict(), out, indent=2)
+        out.write('\n')
+    else:
+        out.write(render_table(report, colour=out.isatty()))
+    return EXIT_READY if report.ready else EXIT_NOT_READY
+
+
+def render_table(report, colour=False, width=None):
+    """One line a check, failures first; remedies below the table."""
+    if width is None and colour:
+        width = shutil.get_terminal_size().columns
+    blocking = report.blocking
+    if report.ready:
+        head = 'READY for real-time guests'
+    else:
+        head = 'NOT READY for real-time guests'
+        if blocking:
+            head += ': %s' % ', '.join(f.check for f in blocking)
+    lines = [head, 'kernel %s, isolated CPUs %s' % (
+        report.kernel, cpuset.format(report.isolated_cpus) or 'none'), '']
+    order = sorted(enumerate(report.findings), key=lambda item: (
+        _ORDER[item[1].status], not item[1].critical, item[0]))
+    name_width = max(len(f.check) for f in report.findings)
+    for _, f in order:
+        line = '%-7s %s %-*s  %s' % (f.status.upper(),
+                                     '*' if f.critical else ' ',
+                                     name_width, f.check, f.observed)
+        if width and len(line) > width:
+            line = line[:width - 1] + '~'
+        if colour:
+            line = _COLOURS[f.status] + line[:7] + _RESET + line[7:]
+        lines.append(line)
+    remedies = [f for _, f in order
+                if f.status in (checks.FAIL, checks.WARN) and f.remediation]
+    if remedies:
+        lines += ['', 'Remedies (* = critical for readiness):']
+        for f in remedies:
+            lines.append('  %s: %s' % (f.check, f.remediation))
+    return '\n'.join(lines) + '\n'
+
+
+def plan_host(args, out=None):
+    out = out or sys.stdout
+    conf = common.load_conf(args.config_file)
+    root = _root(args, conf)
+    profile = host_profile.read_profile(root)
+    result = host_plan.plan(
+        profile, housekeeping_per_node=args.housekeeping_per_node,
+        max_vcpu_priority=conf.nova_rt.max_vcpu_priority)
+    if args.format == 'json':
+        json.dump(result.to_dict(), out, indent=2)
+        out.write('\n')
+    else:
+        out.write(host_plan.render_text(result))
+    return 0

@@ -1,0 +1,81 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The ``nova-rt`` command: ``flavor explain``, ``host check``, ``host plan``.
+
+Exit codes: 0 success (a valid flavor, a ready host), 1 a negative answer
+(an invalid flavor, a host that is not ready), 2 a usage or internal error.
+The sub-commands raise nova-rt errors; only this module turns them into exit
+codes, so no traceback ever reaches an operator.
+"""
+
+import argparse
+import sys
+
+from oslo_log import log as logging
+
+from nova_rt.cmd import flavor
+from nova_rt.cmd import host
+from nova_rt import exception
+
+LOG = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_NEGATIVE, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # argparse exits 2 on usage errors too; keep its one-line message.
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, '%s: error: %s\n' % (self.prog, message))
+
+
+def build_parser():
+    parser = _Parser(
+        prog='nova-rt',
+        description='Real-time virtual machines for OpenStack Nova.')
+    parser.add_argument('--debug', action='store_true',
+                        help='log debug messages to stderr')
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND',
+                                     parser_class=_Parser)
+    commands.required = True
+    flavor.register(commands)
+    host.register(commands)
+    return parser
+
+
+def _setup_logging(debug):
+    conf = logging.cfg.ConfigOpts()
+    logging.register_options(conf)
+    conf([], project='nova-rt', default_config_files=[])
+    conf.set_override('debug', debug)
+    logging.setup(conf, 'nova-rt')
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    _setup_logging(args.debug)
+    try:
+        return args.func(args)
+    except exception.NovaRTError as e:
+        sys.stderr.write('nova-rt: error: %s\n' % e)
+        return EXIT_ERROR
+    except Exception as e:
+        # Last resort: an operator gets one line; --debug shows the trace.
+        LOG.debug('nova-rt failed', exc_info=True)
+        sys.stderr.write('nova-rt: internal error: %s: %s\n'
+                         % (type(e).__name__, e))
+        return EXIT_ERROR
+
+
+if __name__ == '__main__':
+    sys.exit(main())

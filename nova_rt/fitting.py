@@ -1,0 +1,273 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Does a real-time request fit a host? The scheduler's pure core.
+
+Three steps, each a plain function over plain values, no Nova imports:
+
+* ``capacity(facts, cells)``: the host's published facts plus its NUMA
+  usage -> free isolated CPUs and whole free cores per NUMA cell;
+* ``verdict(request, facts, capacity, ...)``: -> ``Verdict`` (passes, or the
+  reason it does not);
+* ``score(request, capacity)``: how packed the host's isolated cores are.
+
+The CPU check is exact but only *necessary*: it rejects a host only when no
+placement of the guest's NUMA cells can fit, counting CPUs and whole cores
+the way ``nova.virt.hardware.numa_fit_instance_to_host`` does.
+NUMATopologyFilter still computes the real pinning on the hosts that pass.
+"""
+
+import dataclasses
+import typing as ty
+
+# Reason codes: one per rule, stable, used to group rejections in the log.
+NOT_READY = 'not_ready'
+INVALID_REQUEST = 'invalid_request'
+KERNEL = 'kernel'
+KTHREAD_PRIORITY = 'kthread_priority'
+LATENCY = 'latency'
+L3_CACHE = 'l3_cache'
+RAM_OVERCOMMIT = 'ram_overcommit'
+NUMA_CELLS = 'numa_cells'
+ISOLATED_CPUS = 'isolated_cpus'
+DEDICATED_HOST = 'dedicated_host'
+
+REASONS = (NOT_READY, INVALID_REQUEST, KERNEL, KTHREAD_PRIORITY, LATENCY,
+           L3_CACHE, RAM_OVERCOMMIT, NUMA_CELLS, ISOLATED_CPUS,
+           DEDICATED_HOST)
+
+
+@dataclasses.dataclass(frozen=True)
+class CellCapacity:
+    """Free isolated CPUs of one host NUMA cell.
+
+    ``free_cores`` counts cores whose every thread is free and isolated;
+    ``threads`` is the cell's threads per core (1 without SMT).
+    """
+
+    id: int
+    isolated: int
+    free: int
+    free_cores: int
+    threads: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Capacity:
+    cells: tuple
+
+    @property
+    def isolated(self):
+        return sum(c.isolated for c in self.cells)
+
+    @property
+    def free(self):
+        return sum(c.free for c in self.cells)
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """``reason`` is None when the host passes, else one of ``REASONS``."""
+
+    reason: ty.Optional[str] = None
+    detail: str = ''
+
+    def __bool__(self):
+        return self.reason is None
+
+
+PASS = Verdict()
+
+
+def cell_capacity(cell_id, pcpuset, pinned_cpus, siblings, isolated_cpus):
+    """One host NUMA cell -> CellCapacity.
+
+    :param pcpuset: the cell's dedicated CPUs (``[compute]
+        cpu_dedicated_set``), an iterable of ints
+    :param pinned_cpus: those already pinned
+    :param siblings: the cell's thread sibling sets (may be empty: no SMT)
+    :param isolated_cpus: the host's isolated CPUs (frozenset)
+    """
+    usable = isolated_cpus.intersection(pcpuset)
+    free = usable.difference(pinned_cpus)
+    threads = max(map(len, siblings), default=1) or 1
+    if threads == 1:
+        free_cores = len(free)
+    else:
+        free_cores = sum(1 for sib in siblings
+                         if len(sib) == threads and free.issuperset(sib))
+    return CellCapacity(cell_id, len(usable), len(free), free_cores, threads)
+
+
+def capacity(facts, cells):
+    """Host facts + NUMA usage -> Capacity.
+
+    :param facts: a ``nova_rt.host.facts.HostFacts``
+    :param cells: iterable of ``(id, pcpuset, pinned_cpus, siblings)``
+    """
+    isolated = frozenset(facts.isolated_cpus)
+    return Capacity(tuple(cell_capacity(cid, pcpus, pinned, sibs, isolated)
+                          for cid, pcpus, pinned, sibs in cells))
+
+
+def even_split(vcpus, numa_nodes):
+    """Nova's automatic split of vCPUs over guest NUMA nodes."""
+    base, extra = divmod(vcpus, numa_nodes)
+    return tuple(base + (1 if i < extra else 0) for i in range(numa_nodes))
+
+
+def _cell_fits(cell, vcpus, extra, isolate):
+    """Can one host cell take ``vcpus`` pinned vCPUs plus ``extra`` pCPUs?
+
+    With ``hw:cpu_thread_policy=isolate`` each vCPU takes a whole core and
+    the emulator's pCPU is any free thread of another core, as Nova packs.
+    """
+    if not isolate:
+        return cell.free >= vcpus + extra
+    return (cell.free_cores >= vcpus and
+            cell.free - vcpus * cell.threads >= extra)
+
+
+def _unit(cell, isolate):
+    return cell.free_cores if isolate else cell.free
+
+
+def cpus_fit(cells, guest_cells, emulator_extra=0, isolate=False):
+    """Is there a placement of the guest's NUMA cells on distinct host cells?
+
+    Exact for the counts Nova checks: guest cell 0 also carries the
+    emulator's pCPU (``hw:emulator_threads_policy=isolate``); the other
+    guest cells need only their vCPUs, so once cell 0 is placed, pairing
+    the largest needs with the roomiest cells decides the rest.
+    """
+    if len(guest_cells) > len(cells):
+        return False
+    first, rest = guest_cells[0], sorted(guest_cells[1:], reverse=True)
+    for i, cell in enumerate(cells):
+        if not _cell_fits(cell, first, emulator_extra, isolate):
+            continue
+        if not rest:
+            return True
+        room = sorted((_unit(c, isolate) for j, c in enumerate(cells)
+                       if j != i), reverse=True)
+        if all(have >= need for have, need in zip(room, rest)):
+            return True
+    return False
+
+
+def _priority(request):
+    """The highest real-time priority the request runs on isolated CPUs."""
+    prio = request.vcpu_thread.priority or 0
+    emu = request.emulator_thread
+    if emu.realtime and request.emulator_threads_policy == 'isolate':
+        prio = max(prio, emu.priority or 0)
+    return prio
+
+
+def _l3_needed(request, facts):
+    """The cache the driver will reserve: rounded up to the CAT granule."""
+    want = request.l3_cache_kib
+    granule = facts.cat_min_kib
+    if granule:
+        want = -(-want // granule) * granule
+    return want
+
+
+def facts_verdict(request, facts):
+    """The rules a host's facts alone decide, for a real-time request.
+
+    The filter runs them before the capacity check; the compute driver
+    runs them again at spawn, against its own fresh facts, so a host that
+    changed since it was chosen refuses before anything is created.
+    """
+    if facts is None:
+        return Verdict(NOT_READY, 'host publishes no nova-rt facts')
+    if not facts.ready:
+        return Verdict(NOT_READY, 'host is not ready for real-time guests')
+    if request.host_kernel == 'preempt_rt' and facts.kernel != 'preempt_rt':
+        return Verdict(KERNEL, 'needs a preempt_rt kernel, host runs %s'
+                       % facts.kernel)
+    prio = _priority(request)
+    if facts.kthread_prio is not None and prio >= facts.kthread_prio:
+        return Verdict(KTHREAD_PRIORITY,
+                       'priority %d is not below the host kernel threads '
+                       '(%d)' % (prio, facts.kthread_prio))
+    if request.max_latency_us is not None:
+        if facts.latency_max_us is None:
+            return Verdict(LATENCY, 'host latency is not certified')
+        if facts.latency_max_us > request.max_latency_us:
+            return Verdict(LATENCY, 'certified %d us > asked %d us'
+                           % (facts.latency_max_us, request.max_latency_us))
+    if request.l3_cache_kib is not None:
+        if not facts.cat_l3_kib:
+            return Verdict(L3_CACHE, 'host has no L3 cache allocation')
+        needed = _l3_needed(request, facts)
+        if needed > facts.cat_l3_kib:
+            return Verdict(L3_CACHE, 'needs %d KiB of L3, host has %d KiB'
+                           % (needed, facts.cat_l3_kib))
+    return PASS
+
+
+def verdict(request, facts, cap, guest_cells=None, ram_allocation_ratio=None,
+            forbid_ram_overcommit=False, dedicate_hosts=False):
+    """Request + host -> Verdict.
+
+    :param request: a RealtimeRequest, or None for a non-real-time flavor
+    :param facts: the host's HostFacts, or None when it published none
+    :param cap: the host's Capacity, or None when it has no NUMA topology
+    :param guest_cells: vCPUs per guest NUMA cell; Nova's even split of
+        ``request.vcpus`` over ``request.numa_nodes`` when None
+    :param ram_allocation_ratio: the host's, for ``forbid_ram_overcommit``
+    """
+    if request is None:
+        if dedicate_hosts and facts is not None and facts.ready:
+            return Verdict(DEDICATED_HOST,
+                           'host is kept for real-time instances')
+        return PASS
+    found = facts_verdict(request, facts)
+    if not found:
+        return found
+    if cap is None:
+        return Verdict(NOT_READY, 'host reports no NUMA topology')
+    if (forbid_ram_overcommit and ram_allocation_ratio is not None and
+            ram_allocation_ratio > 1.0):
+        return Verdict(RAM_OVERCOMMIT, 'ram_allocation_ratio %s > 1.0'
+                       % ram_allocation_ratio)
+    if guest_cells is None:
+        guest_cells = even_split(request.vcpus, request.numa_nodes)
+    if len(guest_cells) > len(cap.cells):
+        return Verdict(NUMA_CELLS, 'needs %d NUMA cells, host has %d'
+                       % (len(guest_cells), len(cap.cells)))
+    extra = 1 if request.emulator_threads_policy == 'isolate' else 0
+    isolate = request.cpu_thread_policy == 'isolate'
+    if not cpus_fit(cap.cells, tuple(guest_cells), extra, isolate):
+        return Verdict(ISOLATED_CPUS, 'needs %s %s (+%d) on %d cell(s), '
+                       'free per cell: %s' % (
+                           '+'.join(map(str, guest_cells)),
+                           'whole cores' if isolate else 'CPUs', extra,
+                           len(guest_cells),
+                           ','.join(str(_unit(c, isolate))
+                                    for c in cap.cells)))
+    return PASS
+
+
+def score(request, facts, cap):
+    """How packed the host's isolated CPUs are: higher is fuller.
+
+    The share of isolated CPUs in use, plus a small bonus per CPU in use
+    so that, between two equally full hosts, the larger one (fewer spare
+    CPUs overall stays... ) is not preferred: best fit, in short. 0 for
+    non-real-time requests and for hosts that are not ready.
+    """
+    if (request is None or facts is None or not facts.ready or cap is None
+            or not cap.isolated):
+        return 0.0
+    return 1.0 - cap.free / cap.isolated

@@ -1,0 +1,196 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Host facts: the compute host's real-time profile as the scheduler sees
+it, in the compute node stats (strings) and as placement traits.
+
+``facts_from_report`` and ``to_stats``/``to_traits`` run on the compute
+host; ``from_stats`` is their inverse on the scheduler side. A malformed
+stats value raises ``InvalidHostFacts`` naming the key (the filter rejects
+that host and logs why) rather than being guessed at.
+"""
+
+import dataclasses
+import json
+import typing
+
+from oslo_log import log as logging
+
+from nova_rt import cpuset
+from nova_rt import exception
+from nova_rt.host import profile as host_profile
+from nova_rt.host import reader as host_reader
+
+LOG = logging.getLogger(__name__)
+
+STAT_READY = 'nova_rt_ready'
+STAT_KERNEL = 'nova_rt_kernel'
+STAT_ISOLATED_CPUS = 'nova_rt_isolated_cpus'
+STAT_KTHREAD_PRIO = 'nova_rt_kthread_prio'
+STAT_LATENCY_MAX_US = 'nova_rt_latency_max_us'
+STAT_CAT_L3_KIB = 'nova_rt_cat_l3_kib'
+STAT_CAT_MIN_KIB = 'nova_rt_cat_min_kib'
+STAT_KEYS = (STAT_READY, STAT_KERNEL, STAT_ISOLATED_CPUS, STAT_KTHREAD_PRIO,
+             STAT_LATENCY_MAX_US, STAT_CAT_L3_KIB, STAT_CAT_MIN_KIB)
+STAT_PREFIX = 'nova_rt_'
+
+TRAIT_READY = 'CUSTOM_NOVA_RT_READY'
+TRAIT_PREEMPT_RT = 'CUSTOM_NOVA_RT_PREEMPT_RT'
+TRAIT_CAT = 'CUSTOM_NOVA_RT_CAT'
+TRAITS = (TRAIT_READY, TRAIT_PREEMPT_RT, TRAIT_CAT)
+
+KERNELS = (host_profile.KERNEL_PREEMPT_RT, host_profile.KERNEL_PREEMPT,
+           host_profile.KERNEL_NONE)
+
+
+class InvalidHostFacts(exception.NovaRTError):
+    msg_fmt = 'compute node stat %(key)s = %(value)r: %(reason)s'
+
+    def __init__(self, key, value, reason):
+        self.key = key
+        super().__init__(key=key, value=value, reason=reason)
+
+
+@dataclasses.dataclass(frozen=True)
+class HostFacts:
+    ready: bool
+    kernel: str
+    isolated_cpus: typing.FrozenSet[int]
+    # Lowest RT priority of ksoftirqd/ktimers/rcuc on isolated CPUs; 0 when
+    # one runs outside the RT classes; None when none is bound there.
+    kthread_prio: typing.Optional[int] = None
+    latency_max_us: typing.Optional[int] = None
+    # L3 KiB of one cache domain that CAT can hand out, and one way of it.
+    cat_l3_kib: typing.Optional[int] = None
+    cat_min_kib: typing.Optional[int] = None
+
+
+def kthread_prio(profile):
+    """The ``nova_rt_kthread_prio`` of a profile (see ``HostFacts``)."""
+    if not (host_profile.known(profile.kthreads)
+            and host_profile.known(profile.isolated_cpus)):
+        return None
+    bound = [t for t in profile.kthreads if t.cpu in profile.isolated_cpus]
+    if not bound:
+        return None
+    return min(t.priority if t.is_rt else 0 for t in bound)
+
+
+def facts_from_report(profile, report, latency_max_us=None):
+    """The facts to publish for a profile and its audit ``Report``."""
+    cat = profile.cat
+    l3 = min_kib = None
+    if host_profile.known(cat) and cat.l3_kib and cat.ways:
+        # The smallest domain bounds what an instance can get anywhere.
+        l3 = min(cat.l3_kib.values())
+        min_kib = l3 // cat.ways
+    return HostFacts(ready=report.ready, kernel=profile.kernel,
+                     isolated_cpus=report.isolated_cpus,
+                     kthread_prio=kthread_prio(profile),
+                     latency_max_us=latency_max_us,
+                     cat_l3_kib=l3, cat_min_kib=min_kib)
+
+
+def read_latency_certificate(root, path):
+    """``max_latency_us`` of the certificate at ``path`` under ``root``.
+
+    None when there is no certificate; a certificate that cannot be used
+    is logged and also gives None: the host is then simply not certified.
+    """
+    reader = host_reader.HostReader(root)
+    try:
+        doc = json.loads(reader.read(path))
+    except host_reader.HostFileMissing:
+        return None
+    except (host_reader.HostFileError, ValueError) as e:
+        LOG.warning('Ignoring the latency certificate %s: %s', path, e)
+        return None
+    value = doc.get('max_latency_us') if isinstance(doc, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        LOG.warning('Ignoring the latency certificate %s: max_latency_us '
+                    'is %r, not a positive integer', path, value)
+        return None
+    return value
+
+
+def to_stats(facts):
+    stats = {
+        STAT_READY: 'true' if facts.ready else 'false',
+        STAT_KERNEL: facts.kernel,
+        STAT_ISOLATED_CPUS: cpuset.format(facts.isolated_cpus),
+    }
+    for key, value in ((STAT_KTHREAD_PRIO, facts.kthread_prio),
+                       (STAT_LATENCY_MAX_US, facts.latency_max_us),
+                       (STAT_CAT_L3_KIB, facts.cat_l3_kib),
+                       (STAT_CAT_MIN_KIB, facts.cat_min_kib)):
+        if value is not None:
+            stats[key] = '%d' % value
+    return stats
+
+
+def to_traits(facts):
+    traits = set()
+    if facts.ready:
+        traits.add(TRAIT_READY)
+    if facts.kernel == host_profile.KERNEL_PREEMPT_RT:
+        traits.add(TRAIT_PREEMPT_RT)
+    if facts.cat_l3_kib:
+        traits.add(TRAIT_CAT)
+    return frozenset(traits)
+
+
+def _required(stats, key):
+    if key not in stats:
+        raise InvalidHostFacts(key, None, 'missing while other nova_rt_ '
+                               'stats are present')
+    return str(stats[key]).strip()
+
+
+def _int(stats, key, low=0, high=None):
+    if key not in stats:
+        return None
+    raw = stats[key]
+    try:
+        value = int(str(raw).strip(), 10)
+    except ValueError:
+        raise InvalidHostFacts(key, raw, 'not an integer')
+    if value < low or (high is not None and value > high):
+        raise InvalidHostFacts(key, raw, 'out of range')
+    return value
+
+
+def from_stats(stats):
+    """``HostFacts`` from compute node stats; None when the host publishes
+    none (a compute host without nova-rt's driver).
+
+    :raises: InvalidHostFacts for a missing or malformed value
+    """
+    if not stats or not any(str(k).startswith(STAT_PREFIX) for k in stats):
+        return None
+    ready = _required(stats, STAT_READY)
+    if ready not in ('true', 'false'):
+        raise InvalidHostFacts(STAT_READY, ready, 'not true or false')
+    kernel = _required(stats, STAT_KERNEL)
+    if kernel not in KERNELS:
+        raise InvalidHostFacts(STAT_KERNEL, kernel,
+                               'not one of %s' % ', '.join(KERNELS))
+    isolated = _required(stats, STAT_ISOLATED_CPUS)
+    try:
+        cpus = cpuset.parse(isolated, STAT_ISOLATED_CPUS)
+    except exception.InvalidCPUSet as e:
+        raise InvalidHostFacts(STAT_ISOLATED_CPUS, isolated,
+                               e.kwargs.get('reason', str(e)))
+    return HostFacts(
+        ready=ready == 'true', kernel=kernel, isolated_cpus=cpus,
+        kthread_prio=_int(stats, STAT_KTHREAD_PRIO, 0, 99),
+        latency_max_us=_int(stats, STAT_LATENCY_MAX_US, 1),
+        cat_l3_kib=_int(stats, STAT_CAT_L3_KIB, 1),
+        cat_min_kib=_int(stats, STAT_CAT_MIN_KIB, 1))

@@ -1,0 +1,214 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The one reader of the host's /sys, /proc, /dev and /etc.
+
+Every path nova-rt reads on a host goes through ``HostReader``, relative to
+an injectable root (``[nova_rt] host_root``, ``--root``, a recorded tree in
+the tests), in the manner of psutil's ``get_procfs_path``: no module of
+nova-rt spells an absolute /sys path.
+
+A file that cannot be read raises a typed error carrying the path and the
+reason, ``HostFileMissing`` (ENOENT, ENOTDIR) apart from ``HostFileDenied``
+(EACCES, EPERM): callers turn them into "unknown, because ..." and never
+into an empty string.
+"""
+
+import errno
+import os
+
+from nova_rt import exception
+
+
+class HostFileError(exception.NovaRTError):
+    """A host file could not be read; ``reason`` says why."""
+
+    msg_fmt = '%(path)s: %(reason)s'
+
+    def __init__(self, path, reason, errno_=None):
+        # Shown as the host path ("/sys/..."), whatever the root.
+        path = '/' + path.lstrip('/')
+        self.path = path
+        self.reason = reason
+        self.errno = errno_
+        super().__init__(path=path, reason=reason)
+
+
+class HostFileMissing(HostFileError):
+    """ENOENT or ENOTDIR: the kernel, a module or a driver does not provide
+    the file (or the tree being read does not record it)."""
+
+
+class HostFileDenied(HostFileError):
+    """EACCES or EPERM: the file exists but this process may not read it
+    (most of /dev/cpu/*/msr and /sys/kernel/debug need root)."""
+
+
+class HostFileInvalid(HostFileError):
+    """The file was read but its content is not what the kernel writes."""
+
+
+def _error(path, exc):
+    code = getattr(exc, 'errno', None)
+    reason = '%s' % (exc.strerror or exc) if isinstance(exc, OSError) \
+        else '%s' % exc
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return HostFileMissing(path, 'missing (%s)' % reason, code)
+    if code in (errno.EACCES, errno.EPERM):
+        return HostFileDenied(path, 'not readable (%s)' % reason, code)
+    return HostFileError(path, 'cannot read (%s)' % reason, code)
+
+
+def parse_mask(text, path='mask'):
+    """CPUs of a kernel hex bitmap ("ff,ffffffff"): 32-bit words, most
+    significant first, as in /proc/irq/default_smp_affinity and
+    /sys/devices/virtual/workqueue/cpumask. The list form ("0-3") goes to
+    ``nova_rt.cpuset.parse``; this is the other format the kernel prints.
+    """
+    digits = text.strip().replace(',', '')
+    try:
+        value = int(digits, 16)
+    except ValueError:
+        raise HostFileInvalid(path, '%r is not a hex CPU mask' % text)
+    cpus = set()
+    cpu = 0
+    while value:
+        if value & 1:
+            cpus.add(cpu)
+        value >>= 1
+        cpu += 1
+    return frozenset(cpus)
+
+
+def format_mask(cpus):
+    """The kernel hex bitmap of ``cpus``, the inverse of ``parse_mask``."""
+    value = 0
+    for cpu in cpus:
+        value |= 1 << cpu
+    digits = '%x' % value
+    # Group into 32-bit words, most significant first, like the kernel.
+    width = -(-len(digits) // 8) * 8
+    digits = digits.rjust(width, '0')
+    words = [digits[i:i + 8] for i in range(0, width, 8)]
+    words[0] = words[0].lstrip('0') or '0'
+    return ','.join(words)
+
+
+class HostReader(object):
+    """Reads files under ``root`` as if it were ``/``.
+
+    :param root: the directory standing for ``/``
+    :param trace: an optional set; every relative path successfully opened
+        or listed is added to it (the tests use it to record which files a
+        tree must hold)
+    """
+
+    def __init__(self, root='/', trace=None):
+        self.root = os.path.abspath(root)
+        self.trace = trace
+
+    def path(self, rel):
+        """The real path of ``rel`` (``"sys/kernel/realtime"``)."""
+        return os.path.join(self.root, rel.lstrip('/'))
+
+    def _note(self, rel):
+        if self.trace is not None:
+            self.trace.add(rel.lstrip('/'))
+
+    def read_bytes(self, rel):
+        """The whole content of a file, as bytes."""
+        try:
+            with open(self.path(rel), 'rb') as f:
+                data = f.read()
+        except OSError as e:
+            raise _error(rel, e)
+        self._note(rel)
+        return data
+
+    def read(self, rel):
+        """The whole text of a file.
+
+        Decoding errors are replaced rather than raised: /proc/<pid>/stat
+        carries a thread's comm byte for byte, which need not be UTF-8.
+        """
+        return self.read_bytes(rel).decode('utf-8', 'replace')
+
+    def read_line(self, rel):
+        """The first line of a file, stripped (the sysfs "one value" form)."""
+        text = self.read(rel)
+        return text.split('\n', 1)[0].strip()
+
+    def read_int(self, rel):
+        line = self.read_line(rel)
+        try:
+            return int(line, 10)
+        except ValueError:
+            raise HostFileInvalid(rel, '%r is not an integer' % line)
+
+    def find_line(self, rel, prefix):
+        """The first line starting with ``prefix``, or None.
+
+        Reads only as far as needed: /proc/cpuinfo is ~1.5 KiB per CPU and
+        its first block answers every question nova-rt asks of it.
+        """
+        try:
+            with open(self.path(rel), 'rb') as f:
+                self._note(rel)
+                wanted = prefix.encode()
+                for raw in f:
+                    if raw.startswith(wanted):
+                        return raw.decode('utf-8', 'replace').rstrip('\n')
+        except OSError as e:
+            raise _error(rel, e)
+        return None
+
+    def read_at(self, rel, offset, size):
+        """``size`` bytes at ``offset`` (the MSR driver's interface: the
+        file offset is the register number)."""
+        try:
+            fd = os.open(self.path(rel), os.O_RDONLY)
+        except OSError as e:
+            raise _error(rel, e)
+        try:
+            data = os.pread(fd, size, offset)
+        except OSError as e:
+            # /dev/cpu/N/msr answers EIO for a register the CPU lacks
+            # (MSR_SMI_COUNT on AMD).
+            raise _error(rel, e)
+        finally:
+            os.close(fd)
+        self._note(rel)
+        if len(data) != size:
+            raise HostFileInvalid(
+                rel, 'short read at offset %#x: %d of %d bytes'
+                % (offset, len(data), size))
+        return data
+
+    def listdir(self, rel):
+        """Names in a directory, sorted."""
+        try:
+            names = os.listdir(self.path(rel))
+        except OSError as e:
+            raise _error(rel, e)
+        self._note(rel)
+        return sorted(names)
+
+    def is_dir(self, rel):
+        found = os.path.isdir(self.path(rel))
+        if found:
+            self._note(rel)
+        return found
+
+    def exists(self, rel):
+        found = os.path.lexists(self.path(rel))
+        if found:
+            self._note(rel)
+        return found

@@ -1,0 +1,150 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""What the filter and the weigher share: the request and the host, parsed
+once.
+
+A scheduling request is parsed once per ``filter_all``/``weigh_objects``
+call, not once per host. A host's facts are parsed once per facts version
+(the raw ``nova_rt_*`` strings), and its capacity once per NUMA usage: the
+scheduler replaces ``HostState.stats`` and ``HostState.numa_topology`` with
+new objects when they change (a compute node update, or
+``consume_from_request`` placing an instance), so the cached view is reused
+while both objects are the very same ones.
+"""
+
+import dataclasses
+import typing as ty
+
+import nova.conf
+from oslo_log import log as logging
+
+from nova_rt import conf as rt_conf
+from nova_rt import exception
+from nova_rt import fitting
+from nova_rt.host import facts as host_facts
+from nova_rt import request as rt_request
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+# oslo.config accepts the same options registered twice.
+rt_conf.register_opts(CONF)
+
+# Bounds of the two caches: far above any fleet, low enough to stay small.
+MAX_HOSTS = 65536
+MAX_FACT_VERSIONS = 4096
+
+_facts_by_version = {}
+_hosts = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Ask:
+    """A scheduling request as nova-rt sees it."""
+
+    request: ty.Optional[rt_request.RealtimeRequest]
+    error: ty.Optional[exception.InvalidRealtimeRequest] = None
+    guest_cells: ty.Optional[tuple] = None
+
+    @property
+    def realtime(self):
+        return self.request is not None or self.error is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class HostView:
+    facts: ty.Optional[host_facts.HostFacts]
+    capacity: ty.Optional[fitting.Capacity]
+    error: ty.Optional[str] = None
+
+
+def _image_properties(spec_obj):
+    if 'image' in spec_obj and spec_obj.image is not None and \
+            'properties' in spec_obj.image:
+        return spec_obj.image.properties
+    return {}
+
+
+def ask(spec_obj):
+    """RequestSpec -> Ask; never raises for a bad flavor."""
+    flavor = spec_obj.flavor
+    try:
+        request = rt_request.build_request(
+            flavor.vcpus, flavor.extra_specs or {},
+            _image_properties(spec_obj), rt_request.RequestPolicy.from_conf(CONF))
+    except exception.InvalidRealtimeRequest as e:
+        return Ask(None, e)
+    guest_cells = None
+    if request is not None and spec_obj.obj_attr_is_set('numa_topology') \
+            and spec_obj.numa_topology:
+        # Nova's own split (automatic or hw:numa_cpus.N).
+        guest_cells = tuple(len(cell.pcpuset) or len(cell.cpuset)
+                            for cell in spec_obj.numa_topology.cells)
+    return Ask(request, None, guest_cells)
+
+
+def _facts(stats):
+    version = tuple(sorted((k, v) for k, v in stats.items()
+                           if k.startswith(host_facts.STAT_PREFIX)))
+    try:
+        return _facts_by_version[version]
+    except KeyError:
+        pass
+    try:
+        parsed = (host_facts.from_stats(dict(version)), None)
+    except host_facts.InvalidHostFacts as e:
+        parsed = (None, 'invalid host facts: %s' % e)
+    if len(_facts_by_version) >= MAX_FACT_VERSIONS:
+        _facts_by_version.clear()
+    _facts_by_version[version] = parsed
+    return parsed
+
+
+def host_view(host_state):
+    """HostState -> HostView (facts and capacity), cached per host."""
+    stats = getattr(host_state, 'stats', None) or {}
+    topology = host_state.numa_topology
+    key = (host_state.host, host_state.nodename)
+    cached = _hosts.get(key)
+    if cached is not None and cached[0] is stats and cached[1] is topology:
+        return cached[2]
+    facts, error = _facts(stats)
+    cap = None
+    if facts is not None and facts.ready and topology:
+        cap = fitting.capacity(facts, (
+            (cell.id, cell.pcpuset, cell.pinned_cpus, cell.siblings)
+            for cell in topology.cells))
+    view = HostView(facts, cap, error)
+    if len(_hosts) >= MAX_HOSTS:
+        _hosts.clear()
+    _hosts[key] = (stats, topology, view)
+    return view
+
+
+def verdict(host_state, the_ask):
+    """HostState + Ask -> fitting.Verdict."""
+    if the_ask.error is not None:
+        return fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
+    view = host_view(host_state)
+    if view.error is not None and the_ask.request is not None:
+        return fitting.Verdict(fitting.NOT_READY, view.error)
+    group = CONF.nova_rt
+    return fitting.verdict(
+        the_ask.request, view.facts, view.capacity,
+        guest_cells=the_ask.guest_cells,
+        ram_allocation_ratio=host_state.ram_allocation_ratio,
+        forbid_ram_overcommit=group.forbid_ram_overcommit,
+        dedicate_hosts=group.dedicate_hosts)
+
+
+def score(host_state, the_ask):
+    view = host_view(host_state)
+    return fitting.score(the_ask.request, view.facts, view.capacity)

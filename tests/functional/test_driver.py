@@ -1,0 +1,270 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The driver in Nova's in-process cloud: the domains it writes, the facts
+it publishes, the spawns it refuses.
+
+Every scenario's raw XML and the core's expectations are saved for the real
+libvirt tier (tests/real).
+"""
+
+from nova import context as nova_context
+from nova import objects
+
+from nova_rt import cpuset
+from tests.functional import realtime_base as rb
+
+
+class RealtimeDomainMixin(object):
+
+    def boot(self, vcpus=4, image=None, expected_state='ACTIVE', **extra):
+        specs = dict(rb.RT)
+        specs.update(extra)
+        flavor = self._create_flavor(vcpu=vcpus, memory_mb=1024,
+                                     extra_spec=specs)
+        kwargs = {'image_uuid': image} if image else {}
+        return self._create_server(flavor_id=flavor, networks='none',
+                                   expected_state=expected_state, **kwargs)
+
+    def assert_realtime_domain(self, server, shared=None, cache_kib=None,
+                               cmdline_prefix=None, xml_index=-1):
+        """The whole real-time part of the domain last defined for
+        ``server``, against Nova's record of its pinning."""
+        doc = self.domain_xml(server, xml_index)
+        request = self.request_of(server)
+        pins, _ = self.pinning(server)
+        emulator = self.expected_emulator_cpus(server, request, shared)
+        emu = request.emulator_thread
+        emu_attrs = {'scheduler': emu.scheduler}
+        if emu.priority is not None:
+            emu_attrs['priority'] = str(emu.priority)
+        expected = (
+            [('emulatorpin', {'cpuset': cpuset.format(emulator)}),
+             ('iothreadpin', {'iothread': '1',
+                              'cpuset': cpuset.format(emulator)})] +
+            [('vcpupin', {'vcpu': str(v), 'cpuset': str(pins[v])})
+             for v in range(request.vcpus)] +
+            [('vcpusched', {'vcpus': cpuset.format(request.realtime_vcpus),
+                            'scheduler': request.vcpu_thread.scheduler,
+                            'priority': str(request.vcpu_thread.priority)}),
+             ('iothreadsched', dict(emu_attrs, iothreads='1')),
+             ('emulatorsched', emu_attrs)])
+        if cache_kib:
+            expected.append(('cachetune', {
+                'vcpus': cpuset.format(request.realtime_vcpus)}))
+        tune = doc.find('cputune')
+        self.assertEqual(expected, [(e.tag, dict(e.attrib)) for e in tune])
+        if cache_kib:
+            rt_cpus = {pins[v] for v in request.realtime_vcpus}
+            # CAT domains are the NUMA nodes of these hosts (6 CPUs each).
+            ids = sorted({cpu // 6 for cpu in rt_cpus})
+            self.assertEqual(
+                [{'id': str(i), 'level': '3', 'type': 'both',
+                  'size': str(cache_kib), 'unit': 'KiB'} for i in ids],
+                [dict(c.attrib) for c in tune.find('cachetune')])
+        features = doc.find('features')
+        self.assertEqual('on' if request.pmu else 'off',
+                         features.find('pmu').get('state'))
+        self.assertEqual(1, len(features.findall('pmu')))
+        self.assertEqual(['hint-dedicated'],
+                         [e.tag for e in features.find('kvm')])
+        self.assertEqual(['locked', 'nosharepages'], sorted(
+            e.tag for e in doc.find('memoryBacking')))
+        self.assertEqual(
+            request.to_dict()['oem_strings'],
+            [e.text for e in doc.findall('sysinfo/oemStrings/entry')])
+        self.assertEqual(server['id'], doc.findtext(
+            "sysinfo/system/entry[@name='uuid']"))
+        self.assertEqual('sysinfo', doc.find('os/smbios').get('mode'))
+        if cmdline_prefix is None:
+            self.assertIsNone(doc.find('os/cmdline'))
+        else:
+            self.assertEqual(
+                (cmdline_prefix + ' ' + ' '.join(
+                    request.guest_kernel_args())).strip(),
+                doc.findtext('os/cmdline'))
+        return request, emulator
+
+    def faults(self, server):
+        faults = objects.InstanceFaultList.get_by_instance_uuids(
+            nova_context.get_admin_context(), [server['id']])
+        return [f.message for f in faults]
+
+
+class SpawnTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
+    """A 2x6-CPU host, CPUs 0 and 6 for housekeeping, with CAT (one L3 per
+    node, 11 ways of 2560 KiB)."""
+
+    SHARED = {0, 6}
+
+    def setUp(self):
+        super().setUp()
+        self.start_realtime_compute('rt1', nodes=2, cores_per_node=6,
+                                    housekeeping=self.SHARED)
+
+    def test_fifo_caret_mask_disk_image(self):
+        server = self.boot(**{'hw:cpu_realtime_mask': '^0',
+                              'rt:vcpu_priority': '10'})
+        request, emulator = self.assert_realtime_domain(server)
+        self.assertEqual('10', self.domain_xml(server).find(
+            'cputune/vcpusched').get('priority'))
+        self.save_scenario('fifo-caret-mask-disk', server, request, emulator)
+
+    def test_rr_plain_mask_direct_kernel_cat(self):
+        server = self.boot(image=rb.DIRECT_KERNEL_IMAGE, **{
+            'hw:cpu_realtime_mask': '1-3', 'rt:vcpu_scheduler': 'rr',
+            'rt:vcpu_priority': '20', 'rt:emulator_scheduler': 'fifo',
+            'rt:emulator_priority': '5', 'rt:l3_cache_kib': '4000',
+            'rt:guest_idle_poll': 'true'})
+        # 4000 KiB rounds up to two ways of 2560 KiB.
+        request, emulator = self.assert_realtime_domain(
+            server, cache_kib=5120, cmdline_prefix='root=/dev/vda console=tty0 '
+            'console=ttyS0 console=hvc0')
+        self.assertIn('idle=poll', request.guest_kernel_args())
+        self.save_scenario('rr-plain-mask-kernel-cat', server, request,
+                           emulator, direct_kernel_boot=True, cache_kib=5120)
+
+    def test_emulator_isolate(self):
+        server = self.boot(**{
+            'hw:cpu_realtime_mask': '^0-1', 'rt:vcpu_priority': '15',
+            'hw:emulator_threads_policy': 'isolate',
+            'rt:emulator_scheduler': 'rr', 'rt:emulator_priority': '3'})
+        request, emulator = self.assert_realtime_domain(server)
+        self.assertEqual(1, len(emulator))
+        pins, _ = self.pinning(server)
+        self.assertNotIn(next(iter(emulator)), pins.values())
+        self.save_scenario('emulator-isolate', server, request, emulator)
+
+    def test_emulator_share(self):
+        server = self.boot(**{
+            'hw:cpu_realtime_mask': '^0', 'rt:vcpu_priority': '12',
+            'hw:emulator_threads_policy': 'share'})
+        request, emulator = self.assert_realtime_domain(
+            server, shared=self.SHARED)
+        self.assertEqual(frozenset(self.SHARED), emulator)
+        self.save_scenario('emulator-share', server, request, emulator)
+
+    def test_guest_tuning_none(self):
+        server = self.boot(**{'hw:cpu_realtime_mask': '^0',
+                              'rt:guest_tuning': 'none'})
+        doc = self.domain_xml(server)
+        self.assertIsNone(doc.find('sysinfo/oemStrings'))
+        self.assertEqual('fifo', doc.find('cputune/vcpusched').get(
+            'scheduler'))
+
+    def test_pmu_on_when_asked(self):
+        server = self.boot(**{'hw:cpu_realtime_mask': '^0',
+                              'hw:pmu': 'true'})
+        self.assert_realtime_domain(server)
+
+    def test_facts_and_traits_reach_placement_and_scheduler(self):
+        facts = self.facts_of('rt1')
+        self.assertTrue(facts.ready)
+        self.assertEqual('preempt_rt', facts.kernel)
+        self.assertEqual(frozenset({1, 2, 3, 4, 5, 7, 8, 9, 10, 11}),
+                         facts.isolated_cpus)
+        traits = self._get_provider_traits(self.compute_rp_uuids['rt1'])
+        for trait in ('CUSTOM_NOVA_RT_READY', 'CUSTOM_NOVA_RT_PREEMPT_RT',
+                      'CUSTOM_NOVA_RT_CAT'):
+            self.assertIn(trait, traits)
+        node = objects.ComputeNode.get_by_nodename(
+            nova_context.get_admin_context(), 'rt1')
+        self.assertEqual('true', node.stats['nova_rt_ready'])
+        self.assertEqual('1-5,7-11', node.stats['nova_rt_isolated_cpus'])
+        self.assertEqual('50', node.stats['nova_rt_kthread_prio'])
+        self.assertEqual('18', node.stats['nova_rt_latency_max_us'])
+        # A flavor can require the trait, as FIELD-NOTES measured.
+        server = self.boot(**{'hw:cpu_realtime_mask': '^0',
+                              'trait:CUSTOM_NOVA_RT_READY': 'required'})
+        self.assertEqual('rt1', server['OS-EXT-SRV-ATTR:host'])
+
+
+
+class RefusalTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
+    """The driver refuses at spawn what the host cannot honour, before
+    anything is created, and Nova reschedules."""
+
+    def setUp(self):
+        super().setUp()
+        self.roots = {
+            name: self.start_realtime_compute(
+                name, nodes=2, cores_per_node=6, housekeeping={0, 6})
+            for name in ('rt1', 'rt2')}
+        # Audit at every use, so a change on the host is seen at spawn
+        # although the scheduler still has the old facts.
+        self.flags(facts_refresh_interval=0, group='nova_rt')
+
+    def _setup_scheduler_service(self):
+        # Packing makes the host that already runs an instance the first
+        # choice, so the test knows which host the scheduler tries first.
+        self.flags(weight_classes=[
+            'nova_rt.scheduler.weights.RealtimeWeigher'],
+            group='filter_scheduler')
+        return super()._setup_scheduler_service()
+
+    def break_isolation(self, hostname):
+        path = self.roots[hostname] + '/sys/devices/system/cpu/isolated'
+        with open(path, 'w') as f:
+            f.write('\n')
+
+    def test_not_ready_at_spawn_reschedules(self):
+        # rt1 is the fuller host, so the packing weigher picks it first.
+        first = self.boot(vcpus=2, **{'hw:cpu_realtime_mask': '^0'})
+        host = first['OS-EXT-SRV-ATTR:host']
+        other = 'rt2' if host == 'rt1' else 'rt1'
+        self.break_isolation(host)
+        server = self.boot(**{'hw:cpu_realtime_mask': '^0'})
+        self.assertEqual(other, server['OS-EXT-SRV-ATTR:host'])
+        messages = ' | '.join(self.faults(server))
+        self.assertIn('nova-rt: not_ready: host is not ready for real-time '
+                      'guests', messages)
+        self.assertEqual(1, len(self.defined[server['id']]))
+        self.assertFalse(self.facts_of(host).ready)
+
+    def test_not_ready_everywhere_errors_with_reason(self):
+        self.break_isolation('rt1')
+        self.break_isolation('rt2')
+        server = self.boot(expected_state='ERROR',
+                           **{'hw:cpu_realtime_mask': '^0'})
+        messages = ' | '.join(self.faults(server))
+        self.assertIn('host is not ready for real-time guests', messages)
+        self.assertNotIn(server['id'], self.defined)
+
+
+class DriverWithoutFilterTest(RealtimeDomainMixin,
+                              rb.RealtimeDriverTestBase):
+    """With RealtimeFilter not enabled, the driver still protects the
+    host."""
+
+    ADDITIONAL_FILTERS = ['NUMATopologyFilter']
+
+    def setUp(self):
+        super().setUp()
+        self.start_realtime_compute('rt1', nodes=2, cores_per_node=6,
+                                    housekeeping={0, 6})
+        self.flags(max_vcpu_priority=90, group='nova_rt')
+
+    def test_priority_above_kernel_threads_faults(self):
+        # The host's kernel threads run at FIFO 50: a vCPU at 60 would
+        # starve them.
+        server = self.boot(expected_state='ERROR', **{
+            'hw:cpu_realtime_mask': '^0', 'rt:vcpu_priority': '60'})
+        messages = ' | '.join(self.faults(server))
+        self.assertIn('nova-rt: kthread_priority: priority 60 is not below '
+                      'the host kernel threads (50)', messages)
+        self.assertNotIn(server['id'], self.defined)
+
+    def test_cache_larger_than_the_host_faults(self):
+        server = self.boot(expected_state='ERROR', **{
+            'hw:cpu_realtime_mask': '^0', 'rt:l3_cache_kib': '30000'})
+        messages = ' | '.join(self.faults(server))
+        self.assertIn('nova-rt: l3_cache', messages)
+        self.assertNotIn(server['id'], self.defined)

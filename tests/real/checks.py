@@ -1,0 +1,703 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""What the tier checks, as functions that return lists of problems.
+
+Every check takes plain data (a parsed domain, the text of a QEMU command
+line, a guest console log, a snapshot of QEMU's threads) and the scenario's
+expectations, and returns problem strings. Each problem names the domain
+XML element it is about (``cputune/vcpusched[vcpu=1] priority: ...``), so a
+failure points at what the driver generated wrong. Nothing here runs a
+command: the self-tests can break one element and call a check directly.
+"""
+
+import shlex
+
+from nova_rt import cpuset
+from nova_rt import exception
+
+RT_CLASSES = ('fifo', 'rr')
+
+# sched_setscheduler(2) policy numbers, as /proc/PID/task/TID/stat shows.
+POLICY_NAMES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',
+                6: 'deadline'}
+
+# libvirt's scaled integer units (docs: formatdomain, "unit" attribute).
+_UNITS = {
+    'b': 1, 'bytes': 1,
+    'k': 1024, 'kib': 1024, 'kb': 1000,
+    'm': 1024 ** 2, 'mib': 1024 ** 2, 'mb': 1000 ** 2,
+    'g': 1024 ** 3, 'gib': 1024 ** 3, 'gb': 1000 ** 3,
+    't': 1024 ** 4, 'tib': 1024 ** 4, 'tb': 1000 ** 4,
+}
+
+CMDLINE_EXTRA = 'io.systemd.stub.kernel-cmdline-extra='
+
+
+def cpus(spec, what):
+    """Parse a cpuset string; a bad one raises ValueError naming ``what``."""
+    try:
+        return cpuset.parse(spec or '', what)
+    except exception.InvalidCPUSet as e:
+        raise ValueError(str(e))
+
+
+def fmt(cpu_set):
+    return cpuset.format(cpu_set) or '(none)'
+
+
+def to_kib(size, unit, default_unit='KiB'):
+    factor = _UNITS[(unit or default_unit).lower()]
+    return int(size) * factor // 1024
+
+
+def contains_tokens(text, needle):
+    """Whether ``needle``'s words appear in ``text`` as one contiguous run."""
+    words, want = text.split(), needle.split()
+    if not want:
+        return True
+    return any(words[i:i + len(want)] == want
+               for i in range(len(words) - len(want) + 1))
+
+
+# --- the domain XML, reduced to what the tier cares about -------------------
+
+def summarize(root):
+    """Map the elements under test to comparable values.
+
+    Keys name the element (``cputune/vcpusched[vcpu=1]``); values are
+    normalised so that two spellings libvirt treats as equal compare equal:
+    CPU sets become frozensets, sizes KiB, and ``vcpusched``/
+    ``iothreadsched`` ranges one key per vCPU or I/O thread (libvirt 9.0
+    splits ``vcpus='1-3'`` into one element per vCPU in ``dumpxml``).
+    """
+    s = {}
+    vcpu = root.find('vcpu')
+    if vcpu is not None and vcpu.text:
+        s['vcpu'] = int(vcpu.text.strip())
+    iothreads = root.find('iothreads')
+    if iothreads is not None and iothreads.text:
+        s['iothreads'] = int(iothreads.text.strip())
+
+    tune = root.find('cputune')
+    if tune is not None:
+        for el in tune.findall('vcpupin'):
+            key = 'cputune/vcpupin[vcpu=%s]' % el.get('vcpu')
+            s[key] = cpus(el.get('cpuset'), key)
+        el = tune.find('emulatorpin')
+        if el is not None:
+            s['cputune/emulatorpin'] = cpus(el.get('cpuset'),
+                                            'cputune/emulatorpin')
+        for el in tune.findall('iothreadpin'):
+            key = 'cputune/iothreadpin[iothread=%s]' % el.get('iothread')
+            s[key] = cpus(el.get('cpuset'), key)
+        for tag, attr, each in (('vcpusched', 'vcpus', 'vcpu'),
+                                ('iothreadsched', 'iothreads', 'iothread')):
+            for el in tune.findall(tag):
+                members = cpus(el.get(attr), 'cputune/%s %s' % (tag, attr))
+                for m in sorted(members):
+                    s['cputune/%s[%s=%d]' % (tag, each, m)] = (
+                        el.get('scheduler'), _int_or_none(el.get('priority')))
+        el = tune.find('emulatorsched')
+        if el is not None:
+            s['cputune/emulatorsched'] = (
+                el.get('scheduler'), _int_or_none(el.get('priority')))
+        for ct in tune.findall('cachetune'):
+            vcpus = fmt(cpus(ct.get('vcpus'), 'cputune/cachetune vcpus'))
+            for cache in ct.findall('cache'):
+                key = ('cputune/cachetune[vcpus=%s]/cache[id=%s,level=%s,'
+                       'type=%s]' % (vcpus, cache.get('id'),
+                                     cache.get('level'), cache.get('type')))
+                s[key] = to_kib(cache.get('size'), cache.get('unit'), 'B')
+
+    backing = root.find('memoryBacking')
+    if backing is not None:
+        for child in backing:
+            if child.tag == 'hugepages':
+                for page in child.findall('page'):
+                    key = 'memoryBacking/hugepages/page[size=%dKiB,' \
+                          'nodeset=%s]' % (to_kib(page.get('size'),
+                                                  page.get('unit')),
+                                           page.get('nodeset', ''))
+                    s[key] = True
+                if not len(child):
+                    s['memoryBacking/hugepages'] = True
+            else:
+                s['memoryBacking/%s' % child.tag] = tuple(
+                    sorted(child.attrib.items()))
+
+    sysinfo = root.find('sysinfo')
+    if sysinfo is not None:
+        for block in ('bios', 'system', 'baseBoard', 'chassis'):
+            for el in sysinfo.findall('%s/entry' % block):
+                s['sysinfo/%s/entry[name=%s]' % (block, el.get('name'))] = (
+                    el.text or '')
+        oem = sysinfo.find('oemStrings')
+        if oem is not None:
+            s['sysinfo/oemStrings'] = tuple(e.text or ''
+                                            for e in oem.findall('entry'))
+
+    os_el = root.find('os')
+    if os_el is not None:
+        for tag in ('kernel', 'initrd', 'cmdline'):
+            el = os_el.find(tag)
+            if el is not None:
+                s['os/%s' % tag] = el.text or ''
+        el = os_el.find('smbios')
+        if el is not None:
+            s['os/smbios'] = el.get('mode')
+
+    features = root.find('features')
+    if features is not None:
+        el = features.find('pmu')
+        if el is not None:
+            s['features/pmu'] = el.get('state', 'on')
+        el = features.find('kvm/hint-dedicated')
+        if el is not None:
+            s['features/kvm/hint-dedicated'] = el.get('state')
+    return s
+
+
+def _int_or_none(value):
+    return int(value) if value not in (None, '') else None
+
+
+def _show(value):
+    if isinstance(value, frozenset):
+        return fmt(value)
+    return repr(value)
+
+
+# --- step 2: what libvirt kept -----------------------------------------------
+
+def check_roundtrip(defined_root, dumped_root):
+    """Elements under test that ``virsh dumpxml`` lost or changed."""
+    defined, dumped = summarize(defined_root), summarize(dumped_root)
+    problems = []
+    for key in sorted(defined):
+        if key not in dumped:
+            problems.append('%s: dropped by libvirt at define (defined %s)'
+                            % (key, _show(defined[key])))
+        elif dumped[key] != defined[key]:
+            problems.append('%s: libvirt changed it at define from %s to %s'
+                            % (key, _show(defined[key]), _show(dumped[key])))
+    return problems
+
+
+# --- step 0: the XML against the expectations ---------------------------------
+
+class Plan:
+    """The expectations with their CPU sets parsed, and who owns which CPU."""
+
+    def __init__(self, expect):
+        self.expect = expect
+        self.vcpus = expect['vcpus']
+        self.rt = cpus(expect['realtime_vcpus'], 'realtime_vcpus')
+        self.hk = cpus(expect['housekeeping_vcpus'], 'housekeeping_vcpus')
+        self.pins = {int(v): cpus(p, 'vcpu_pins[%s]' % v)
+                     for v, p in expect['vcpu_pins'].items()}
+        self.emulator = cpus(expect['emulator_cpuset'], 'emulator_cpuset')
+        # host CPU -> the real-time vCPUs pinned there
+        self.rt_owner = {}
+        for v in sorted(self.rt):
+            for c in self.pins.get(v, ()):
+                self.rt_owner.setdefault(c, []).append(v)
+
+    @property
+    def rt_pcpus(self):
+        return frozenset(self.rt_owner)
+
+    def owners(self, host_cpus):
+        """'host CPU 1 of real-time vCPU 1' for the overlap with RT CPUs."""
+        return ', '.join(
+            'host CPU %d of real-time vCPU %s' % (
+                c, ','.join(str(v) for v in self.rt_owner[c]))
+            for c in sorted(host_cpus & self.rt_pcpus))
+
+    def used_host_cpus(self):
+        used = set(self.emulator)
+        for p in self.pins.values():
+            used |= p
+        return frozenset(used)
+
+
+def check_plan(expect):
+    """Faults in the expectations themselves (they would hide real ones)."""
+    problems = []
+    try:
+        plan = Plan(expect)
+    except ValueError as e:
+        return ['expectations: %s' % e]
+    every = frozenset(range(plan.vcpus))
+    if plan.rt | plan.hk != every or plan.rt & plan.hk:
+        problems.append(
+            'expectations: realtime_vcpus %s and housekeeping_vcpus %s do '
+            'not partition vCPUs 0-%d' % (fmt(plan.rt), fmt(plan.hk),
+                                           plan.vcpus - 1))
+    if set(plan.pins) != every:
+        problems.append('expectations: vcpu_pins covers vCPUs %s, not 0-%d'
+                        % (fmt(frozenset(plan.pins)), plan.vcpus - 1))
+    for field, allowed in (('vcpu_scheduler', RT_CLASSES),
+                           ('emulator_scheduler', ('other',) + RT_CLASSES)):
+        if expect[field] not in allowed:
+            problems.append('expectations: %s %r is not one of %s'
+                            % (field, expect[field], ', '.join(allowed)))
+    return problems
+
+
+def check_expectations(root, expect):
+    """The generated XML against what nova-rt's core derived on its own."""
+    problems = check_plan(expect)
+    if problems:
+        return problems
+    plan = Plan(expect)
+    s = summarize(root)
+    p = problems.append
+
+    if s.get('vcpu') != plan.vcpus:
+        p('vcpu: expected %d vCPUs, the XML has %s'
+          % (plan.vcpus, s.get('vcpu')))
+
+    # Pins.
+    for v in range(plan.vcpus):
+        key = 'cputune/vcpupin[vcpu=%d]' % v
+        if key not in s:
+            p('%s: missing (expected host CPUs %s)' % (key, fmt(plan.pins[v])))
+        elif s[key] != plan.pins[v]:
+            p('%s: expected host CPUs %s, the XML has %s'
+              % (key, fmt(plan.pins[v]), fmt(s[key])))
+    for key in sorted(k for k in s if k.startswith('cputune/vcpupin[')):
+        v = int(key.split('=')[1].rstrip(']'))
+        if v not in plan.pins:
+            p('%s: pins a vCPU the guest does not have' % key)
+        elif v in plan.hk and s[key] & plan.rt_pcpus:
+            p('%s: housekeeping vCPU %d is pinned onto %s'
+              % (key, v, plan.owners(s[key])))
+    emu = s.get('cputune/emulatorpin')
+    if emu is None:
+        p('cputune/emulatorpin: missing (expected host CPUs %s)'
+          % fmt(plan.emulator))
+    else:
+        if emu != plan.emulator:
+            p('cputune/emulatorpin: expected host CPUs %s, the XML has %s'
+              % (fmt(plan.emulator), fmt(emu)))
+        if emu & plan.rt_pcpus:
+            p('cputune/emulatorpin: the emulator thread may run on %s'
+              % plan.owners(emu))
+    for key in sorted(k for k in s if k.startswith('cputune/iothreadpin[')):
+        if s[key] & plan.rt_pcpus:
+            p('%s: the I/O thread may run on %s' % (key, plan.owners(s[key])))
+
+    # Scheduling classes.
+    want = (expect['vcpu_scheduler'], expect['vcpu_priority'])
+    for v in range(plan.vcpus):
+        key = 'cputune/vcpusched[vcpu=%d]' % v
+        got = s.get(key)
+        if v in plan.rt:
+            if got is None:
+                p('%s: missing: real-time vCPU %d gets no %s class'
+                  % (key, v, want[0]))
+                continue
+            if got[0] != want[0]:
+                p('%s scheduler: expected %s, the XML has %s'
+                  % (key, want[0], got[0]))
+            if got[1] != want[1]:
+                p('%s priority: expected %d, the XML has %s'
+                  % (key, want[1], got[1]))
+        elif got is not None and got[0] in RT_CLASSES:
+            p('%s: housekeeping vCPU %d gets the real-time class %s'
+              % (key, v, got[0]))
+    emu_want = (expect['emulator_scheduler'], expect['emulator_priority'])
+    _check_sched(p, 'cputune/emulatorsched', s.get('cputune/emulatorsched'),
+                 emu_want)
+    for t in range(1, s.get('iothreads', 0) + 1):
+        key = 'cputune/iothreadsched[iothread=%d]' % t
+        _check_sched(p, key, s.get(key), emu_want)
+
+    # Guest kernel arguments and their delivery.
+    oem = list(s.get('sysinfo/oemStrings', ()))
+    p_oem = _compare_list('sysinfo/oemStrings', expect['oem_strings'], oem,
+                          'the XML has')
+    problems.extend(p_oem)
+    args = expect['guest_kernel_args']
+    if args and CMDLINE_EXTRA + args not in oem:
+        p('sysinfo/oemStrings: no %s entry carrying the guest kernel '
+          'arguments %r' % (CMDLINE_EXTRA, args))
+    if oem and s.get('os/smbios') != 'sysinfo':
+        p('os/smbios: mode="sysinfo" is missing, so QEMU never gets the '
+          'OEM strings (the XML has %r)' % s.get('os/smbios'))
+    if expect['direct_kernel_boot']:
+        if 'os/kernel' not in s:
+            p('os/kernel: missing for a direct-kernel-boot guest')
+        if args and not contains_tokens(s.get('os/cmdline', ''), args):
+            p('os/cmdline: the guest kernel arguments %r are missing '
+              '(the XML has %r)' % (args, s.get('os/cmdline')))
+    elif 'os/kernel' in s:
+        p('os/kernel: present, but the expectations say disk-image boot')
+
+    # Features and memory.
+    pmu = s.get('features/pmu', 'on')
+    if expect['pmu'] != (pmu == 'on'):
+        p('features/pmu: expected state=%r, the XML has %r'
+          % ('on' if expect['pmu'] else 'off', s.get('features/pmu')))
+    hint = s.get('features/kvm/hint-dedicated')
+    if expect['hint_dedicated'] != (hint == 'on'):
+        p('features/kvm/hint-dedicated: expected state=%r, the XML has %r'
+          % ('on' if expect['hint_dedicated'] else 'off', hint))
+    locked = 'memoryBacking/locked' in s
+    if expect['locked_memory'] != locked:
+        p('memoryBacking/locked: expected %s, the XML %s it'
+          % ('present' if expect['locked_memory'] else 'absent',
+             'has' if locked else 'lacks'))
+
+    # Cache allocation.
+    caches = {k: v for k, v in s.items() if k.startswith('cputune/cachetune')}
+    ct = expect['cachetune']
+    if ct is None:
+        for key in sorted(caches):
+            p('%s: unexpected cache reservation' % key)
+    else:
+        prefix = 'cputune/cachetune[vcpus=%s]' % fmt(
+            cpus(ct['vcpus'], 'cachetune.vcpus'))
+        l3 = {k: v for k, v in caches.items()
+              if k.startswith(prefix + '/') and ',level=3,' in k}
+        if not l3:
+            p('%s: missing, or without a level 3 cache (the XML has %s)'
+              % (prefix, ', '.join(sorted(caches)) or 'no cachetune'))
+        for key in sorted(l3):
+            if l3[key] != ct['cache_kib']:
+                p('%s size: expected %d KiB, the XML has %d KiB'
+                  % (key, ct['cache_kib'], l3[key]))
+        for key in sorted(caches):
+            if not key.startswith(prefix + '/'):
+                p('%s: unexpected cache reservation' % key)
+    return problems
+
+
+def _check_sched(p, key, got, want):
+    sched, prio = want
+    if sched == 'other':
+        if got is not None and got[0] in RT_CLASSES:
+            p('%s: expected class other, the XML has %s %s'
+              % (key, got[0], got[1]))
+        return
+    if got is None:
+        p('%s: missing (expected %s %s)' % (key, sched, prio))
+        return
+    if got[0] != sched:
+        p('%s scheduler: expected %s, the XML has %s' % (key, sched, got[0]))
+    if got[1] != prio:
+        p('%s priority: expected %s, the XML has %s' % (key, prio, got[1]))
+
+
+def _compare_list(what, expected, got, source):
+    """Problems for two ordered string lists, naming each entry."""
+    if list(expected) == list(got):
+        return []
+    problems = []
+    for e in expected:
+        if e not in got:
+            problems.append('%s: entry %r is missing (%s %d entries)'
+                            % (what, e, source, len(got)))
+    for g in got:
+        if g not in expected:
+            problems.append('%s: unexpected entry %r' % (what, g))
+    if not problems:
+        problems.append('%s: entries out of order: expected %r, %s %r'
+                        % (what, list(expected), source, list(got)))
+    return problems
+
+
+# --- step 3: the QEMU command line libvirt derives ----------------------------
+
+def split_qemu_option(value):
+    """``'type=11,value=a,,b'`` -> ``[('type', '11'), ('value', 'a,b')]``.
+
+    QEMU's option syntax: ``,`` separates, ``,,`` is a literal comma.
+    """
+    parts, cur, i = [], [], 0
+    while i < len(value):
+        ch = value[i]
+        if ch == ',':
+            if value[i + 1:i + 2] == ',':
+                cur.append(',')
+                i += 2
+                continue
+            parts.append(''.join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    parts.append(''.join(cur))
+    out = []
+    for part in parts:
+        key, sep, val = part.partition('=')
+        out.append((key, val) if sep else (key, None))
+    return out
+
+
+def parse_argv(text):
+    """QEMU options of ``virsh domxml-to-native qemu-argv``: {opt: [values]}."""
+    tokens = shlex.split(text.replace('\\\n', ' '))
+    opts = {}
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.startswith('-') and i + 1 < len(tokens) and \
+                not tokens[i + 1].startswith('-'):
+            opts.setdefault(tok, []).append(tokens[i + 1])
+            i += 2
+            continue
+        if tok.startswith('-'):
+            opts.setdefault(tok, []).append(None)
+        i += 1
+    return opts
+
+
+def check_qemu_argv(text, expect):
+    """The QEMU command line against the expectations."""
+    opts = parse_argv(text)
+    problems = []
+    p = problems.append
+    cpu_props = []
+    for value in opts.get('-cpu', []):
+        cpu_props.extend(split_qemu_option(value or ''))
+    cpu_flags = {'%s=%s' % kv if kv[1] is not None else kv[0]
+                 for kv in cpu_props}
+    if not expect['pmu'] and 'pmu=off' not in cpu_flags:
+        p('features/pmu: QEMU -cpu lacks pmu=off (got %r)'
+          % ','.join(opts.get('-cpu', []) or ['no -cpu']))
+    if expect['pmu'] and 'pmu=off' in cpu_flags:
+        p('features/pmu: QEMU -cpu has pmu=off, expected the PMU on')
+    hint = 'kvm-hint-dedicated=on' in cpu_flags
+    if expect['hint_dedicated'] != hint:
+        p('features/kvm/hint-dedicated: QEMU -cpu %s kvm-hint-dedicated=on'
+          ' (got %r)' % ('lacks' if expect['hint_dedicated'] else 'has',
+                         ','.join(opts.get('-cpu', []) or ['no -cpu'])))
+    overcommit = ','.join(v or '' for v in opts.get('-overcommit', []) +
+                          opts.get('-realtime', []))
+    locked = 'mem-lock=on' in overcommit or 'mlock=on' in overcommit
+    if expect['locked_memory'] != locked:
+        p('memoryBacking/locked: QEMU %s -overcommit mem-lock=on'
+          % ('lacks' if expect['locked_memory'] else 'has'))
+    oem = []
+    for value in opts.get('-smbios', []):
+        fields = split_qemu_option(value or '')
+        if ('type', '11') in fields:
+            oem.extend(v for k, v in fields if k == 'value')
+    problems.extend(_compare_list('sysinfo/oemStrings', expect['oem_strings'],
+                                  oem, 'QEMU -smbios type=11 has'))
+    args = expect['guest_kernel_args']
+    if expect['direct_kernel_boot']:
+        if not opts.get('-kernel'):
+            p('os/kernel: QEMU has no -kernel for a direct-kernel-boot guest')
+        append = ' '.join(v or '' for v in opts.get('-append', []))
+        if args and not contains_tokens(append, args):
+            p('os/cmdline: QEMU -append lacks the guest kernel arguments %r '
+              '(got %r)' % (args, append))
+    return problems
+
+
+# --- step 4a: inside the guest ---------------------------------------------------
+
+def decode_dmi_type11(raw):
+    """The strings of one raw SMBIOS type 11 structure, in order.
+
+    Layout (SMBIOS 3.x, 7.12): type (1 byte, 11), length of the formatted
+    area (1), handle (2), string count (1); then the string set: each string
+    NUL-terminated, the set ends with an extra NUL.
+    """
+    if len(raw) < 5 or raw[0] != 11:
+        raise ValueError('not an SMBIOS type 11 structure: %r' % raw[:8])
+    length, count = raw[1], raw[4]
+    strings = raw[length:].split(b'\0')
+    return [s.decode('utf-8', 'replace') for s in strings[:count]]
+
+
+def parse_console(text):
+    """The NRT- marker lines the test guest's /init prints.
+
+    Returns a dict: ``cmdline``, ``isolated``, ``nohz_full``, ``online``
+    (strings, None when not printed), ``oem`` (list of strings from every
+    type 11 structure, in /sys order), ``ready`` (bool).
+    """
+    out = {'cmdline': None, 'isolated': None, 'nohz_full': None,
+           'online': None, 'oem': [], 'ready': False}
+    hexdata = {}
+    for line in text.replace('\r', '').split('\n'):
+        idx = line.find('NRT-')
+        if idx < 0:
+            continue
+        tag, _, value = line[idx + 4:].partition(':')
+        if tag == 'CMDLINE':
+            out['cmdline'] = value.strip()
+        elif tag == 'ISOLATED':
+            out['isolated'] = value.strip()
+        elif tag == 'NOHZFULL':
+            out['nohz_full'] = value.strip()
+        elif tag == 'ONLINE':
+            out['online'] = value.strip()
+        elif tag == 'OEMHEX':
+            entry, _, hexline = value.partition(':')
+            hexdata.setdefault(entry, []).extend(hexline.split())
+        elif tag == 'READY':
+            out['ready'] = True
+    for entry in sorted(hexdata, key=_entry_order):
+        raw = bytes(int(h, 16) for h in hexdata[entry])
+        out['oem'].extend(decode_dmi_type11(raw))
+    return out
+
+
+def _entry_order(name):
+    # /sys/firmware/dmi/entries/11-N: order by N
+    try:
+        return int(name.rpartition('-')[2])
+    except ValueError:
+        return 0
+
+
+def check_guest(console, expect):
+    """What the guest saw, from ``parse_console``, against expectations."""
+    problems = []
+    p = problems.append
+    args = expect['guest_kernel_args']
+    if console['cmdline'] is None:
+        p('guest: printed no /proc/cmdline (is the console log complete?)')
+        return problems
+    on_cmdline = expect['direct_kernel_boot'] and bool(args)
+    if on_cmdline and not contains_tokens(console['cmdline'], args):
+        p('os/cmdline: guest /proc/cmdline lacks the derived arguments %r '
+          '(got %r)' % (args, console['cmdline']))
+    if on_cmdline:
+        plan = Plan(expect)
+        for what, token in (('isolated', 'isolcpus='),
+                            ('nohz_full', 'nohz_full=')):
+            if token not in args:
+                continue
+            try:
+                got = cpus(console[what], what)
+            except ValueError as e:
+                p('os/cmdline: guest /sys/devices/system/cpu/%s: %s'
+                  % (what, e))
+                continue
+            if got != plan.rt:
+                p('os/cmdline: guest /sys/devices/system/cpu/%s is %r, '
+                  'expected the real-time vCPUs %s'
+                  % (what, console[what], fmt(plan.rt)))
+    problems.extend(_compare_list(
+        'sysinfo/oemStrings', expect['oem_strings'], console['oem'],
+        'the guest read back'))
+    return problems
+
+
+# --- step 4b: QEMU's threads on the host -----------------------------------------
+
+def check_threads(snapshot, expect):
+    """QEMU's threads, as ``host.thread_snapshot`` reads them.
+
+    ``snapshot``: ``{'pid': int, 'vcpus': {index: tid},
+    'iothreads': [tid], 'threads': {tid: {'comm', 'policy', 'priority',
+    'affinity' (frozenset), 'processor'}}}``.
+    """
+    plan = Plan(expect)
+    threads = snapshot['threads']
+    problems = []
+    p = problems.append
+    want_cls = expect['vcpu_scheduler']
+    want_prio = expect['vcpu_priority']
+
+    def desc(tid):
+        t = threads[tid]
+        return 'thread %d (%s)' % (tid, t['comm'])
+
+    for v in range(plan.vcpus):
+        tid = snapshot['vcpus'].get(v)
+        if tid is None or tid not in threads:
+            p('cputune/vcpupin[vcpu=%d]: host: no QEMU thread found for '
+              'vCPU %d' % (v, v))
+            continue
+        t = threads[tid]
+        pin = plan.pins[v]
+        if v in plan.rt:
+            if t['policy'] != want_cls:
+                p('cputune/vcpusched[vcpu=%d] scheduler: host: real-time '
+                  'vCPU %d %s runs SCHED_%s, expected SCHED_%s'
+                  % (v, v, desc(tid), t['policy'].upper(), want_cls.upper()))
+            if t['priority'] != want_prio:
+                p('cputune/vcpusched[vcpu=%d] priority: host: real-time '
+                  'vCPU %d %s runs at priority %d, expected %d'
+                  % (v, v, desc(tid), t['priority'], want_prio))
+            if t['processor'] not in pin:
+                p('cputune/vcpupin[vcpu=%d]: host: real-time vCPU %d %s last '
+                  'ran on CPU %d, pinned to %s'
+                  % (v, v, desc(tid), t['processor'], fmt(pin)))
+        else:
+            if t['policy'] in RT_CLASSES:
+                p('cputune/vcpusched[vcpu=%d]: host: housekeeping vCPU %d %s '
+                  'runs SCHED_%s' % (v, v, desc(tid), t['policy'].upper()))
+            if t['affinity'] & plan.rt_pcpus:
+                p('cputune/vcpupin[vcpu=%d]: host: housekeeping vCPU %d %s '
+                  'may run on %s' % (v, v, desc(tid),
+                                     plan.owners(t['affinity'])))
+        if t['affinity'] != pin:
+            p('cputune/vcpupin[vcpu=%d]: host: vCPU %d %s may run on host '
+              'CPUs %s, pinned to %s'
+              % (v, v, desc(tid), fmt(t['affinity']), fmt(pin)))
+
+    pid = snapshot['pid']
+    emu_cls = expect['emulator_scheduler']
+    emu_prio = expect['emulator_priority']
+    if pid not in threads:
+        p('cputune/emulatorpin: host: the QEMU main thread %d is gone' % pid)
+    else:
+        t = threads[pid]
+        if t['affinity'] & plan.rt_pcpus:
+            p('cputune/emulatorpin: host: the emulator %s may run on %s'
+              % (desc(pid), plan.owners(t['affinity'])))
+        if t['affinity'] != plan.emulator:
+            p('cputune/emulatorpin: host: the emulator %s may run on host '
+              'CPUs %s, expected %s' % (desc(pid), fmt(t['affinity']),
+                                        fmt(plan.emulator)))
+        _check_thread_class(p, 'cputune/emulatorsched', 'the emulator',
+                            desc(pid), t, emu_cls, emu_prio)
+    for n, tid in enumerate(snapshot['iothreads'], 1):
+        if tid not in threads:
+            continue
+        t = threads[tid]
+        key = 'cputune/iothreadpin[iothread=%d]' % n
+        if t['affinity'] & plan.rt_pcpus:
+            p('%s: host: I/O %s may run on %s'
+              % (key, desc(tid), plan.owners(t['affinity'])))
+        _check_thread_class(p, 'cputune/iothreadsched[iothread=%d]' % n,
+                            'I/O thread %d' % n, desc(tid), t, emu_cls,
+                            emu_prio)
+    known = set(snapshot['vcpus'].values()) | set(snapshot['iothreads'])
+    known.add(pid)
+    for tid in sorted(set(threads) - known):
+        t = threads[tid]
+        if t['affinity'] & plan.rt_pcpus:
+            p('cputune/emulatorpin: host: QEMU %s may run on %s'
+              % (desc(tid), plan.owners(t['affinity'])))
+    return problems
+
+
+def _check_thread_class(p, key, who, tdesc, t, cls, prio):
+    if cls == 'other':
+        if t['policy'] in RT_CLASSES:
+            p('%s: host: %s %s runs SCHED_%s, expected SCHED_OTHER'
+              % (key, who, tdesc, t['policy'].upper()))
+        return
+    if t['policy'] != cls:
+        p('%s scheduler: host: %s %s runs SCHED_%s, expected SCHED_%s'
+          % (key, who, tdesc, t['policy'].upper(), cls.upper()))
+    if t['priority'] != prio:
+        p('%s priority: host: %s %s runs at priority %d, expected %s'
+          % (key, who, tdesc, t['priority'], prio))
