@@ -71,9 +71,12 @@ SHAPES = {
     '2s-16c-ht': (2, 16, 2, 2),   # dual-socket Xeon, SMT on
     '2s-12c': (2, 12, 1, 2),      # dual-socket, SMT off
     '4n-8c-ht': (4, 8, 2, 1),     # EPYC NPS4, SMT on
-    '1s-24c': (1, 24, 1, 2),      # single-socket edge box
+    '2s-10c-ht': (2, 10, 2, 2),   # dual-socket, small cores count
+    '1s-24c': (1, 24, 1, 2),      # single-socket, SMT off
+    '1s-16c': (1, 16, 1, 2),      # single-socket edge box
+    '1s-12c-ht': (1, 12, 2, 2),   # single-socket edge box, SMT on
 }
-FLEET_MIX = ('2s-16c-ht', '2s-16c-ht', '2s-12c', '4n-8c-ht', '1s-24c')
+FLEET_MIX = tuple(SHAPES)
 MB_PER_CELL = 192 * 1024
 
 

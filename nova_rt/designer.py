@@ -126,6 +126,16 @@ def cache_tune(request, rt_cpus, layout):
     return libvirt_config.CacheTune(request.realtime_vcpus, caches)
 
 
+def fill_thread_scheds(tune, request, iothreads):
+    """Emulator and I/O threads get the flavor's emulator class."""
+    emulator = request.emulator_thread
+    tune.emulatorsched = libvirt_config.EmulatorSched(emulator.scheduler,
+                                                      emulator.priority)
+    tune.iothreadsched = [libvirt_config.IOThreadSched(
+        frozenset(iothreads), emulator.scheduler,
+        emulator.priority)] if iothreads else []
+
+
 def realtime_cputune(cputune, request, layout):
     """Nova's ``<cputune>`` with per-flavor classes, priorities and CAT."""
     pins = vcpu_pins(cputune)
@@ -139,12 +149,7 @@ def realtime_cputune(cputune, request, layout):
     # Replace upstream's host-wide FIFO entry rather than adding a second
     # one for the same vCPUs.
     tune.vcpusched = [vcpu_sched(request)]
-    emulator = request.emulator_thread
-    tune.emulatorsched = libvirt_config.EmulatorSched(emulator.scheduler,
-                                                      emulator.priority)
-    if iothreads:
-        tune.iothreadsched = [libvirt_config.IOThreadSched(
-            frozenset(iothreads), emulator.scheduler, emulator.priority)]
+    fill_thread_scheds(tune, request, iothreads)
     cache = cache_tune(request, realtime_pcpus(request, pins), layout)
     tune.cachetune = [cache] if cache is not None else []
     return tune
@@ -221,9 +226,10 @@ def rewrite_migration_xml(xml, request, dst_pins, dst_emulator_cpus,
     """The destination domain XML of a live migration, re-derived.
 
     Nova rewrites the pins and one ``fifo`` ``<vcpusched>`` for the
-    destination and copies everything else from the source; this restores
-    the flavor's scheduling class and re-derives the CAT allocation for the
-    destination's host CPUs.
+    destination and copies the rest from the source; this re-derives every
+    real-time element of ``<cputune>`` for the destination's host CPUs, so
+    the flavor's scheduling classes and the CAT allocation hold there
+    whatever the source XML carried.
 
     :param dst_pins: vCPU -> host CPUs on the destination
     :param dst_emulator_cpus: the destination's emulator/I/O thread CPUs
@@ -236,17 +242,16 @@ def rewrite_migration_xml(xml, request, dst_pins, dst_emulator_cpus,
     iothreads = {int(e.get('iothread')): dst_emulator_cpus
                  for e in cputune.findall('iothreadpin')}
     check_thread_placement(request, dst_pins, dst_emulator_cpus, iothreads)
-    for old in cputune.findall('vcpusched') + cputune.findall('cachetune'):
-        cputune.remove(old)
-    # libvirt's order: vcpusched before iothreadsched/emulatorsched.
-    anchor = next((e for e in cputune if e.tag in (
-        'iothreadsched', 'emulatorsched')), None)
-    sched = vcpu_sched(request).format_dom()
-    if anchor is not None:
-        anchor.addprevious(sched)
-    else:
-        cputune.append(sched)
+    for old in list(cputune):
+        if old.tag in ('vcpusched', 'iothreadsched', 'emulatorsched',
+                       'cachetune'):
+            cputune.remove(old)
+    tune = libvirt_config.RealtimeCPUTune()
+    tune.vcpusched = [vcpu_sched(request)]
+    fill_thread_scheds(tune, request, iothreads)
     cache = cache_tune(request, realtime_pcpus(request, dst_pins), layout)
-    if cache is not None:
-        cputune.append(cache.format_dom())
+    tune.cachetune = [cache] if cache is not None else []
+    # Only the real-time children: pins and the rest stay as Nova wrote.
+    for element in tune.format_dom():
+        cputune.append(element)
     return etree.tostring(doc, encoding='unicode')

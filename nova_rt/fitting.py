@@ -262,12 +262,12 @@ def verdict(request, facts, cap, guest_cells=None, ram_allocation_ratio=None,
 def score(request, facts, cap):
     """How packed the host's isolated CPUs are: higher is fuller.
 
-    The share of isolated CPUs in use, plus a small bonus per CPU in use
-    so that, between two equally full hosts, the larger one (fewer spare
-    CPUs overall stays... ) is not preferred: best fit, in short. 0 for
-    non-real-time requests and for hosts that are not ready.
+    Minus the free isolated CPUs: best fit, which fills partly used hosts
+    and cells before it opens empty ones and so keeps whole cells free for
+    large flavors. None when it does not apply: a non-real-time request, or
+    a host that is not ready.
     """
-    if (request is None or facts is None or not facts.ready or cap is None
-            or not cap.isolated):
-        return 0.0
-    return 1.0 - cap.free / cap.isolated
+    if (request is None or facts is None or not facts.ready or
+            cap is None):
+        return None
+    return -cap.free

@@ -11,12 +11,12 @@
 # under the License.
 """RealtimeWeigher: pack real-time instances onto isolated cores.
 
-The raw weight of a host is the share of its isolated CPUs already in use
-(0 for hosts that are not ready and for non-real-time requests). With the
-default positive multiplier the scheduler *stacks*: it fills the fullest
-host that still fits, keeping whole hosts and NUMA cells free for large
-flavors, since fragmentation is what strands isolated cores in a fleet. A
-negative multiplier spreads. ``[nova_rt] realtime_weight_multiplier`` sets
+The raw weight of a host is minus its free isolated CPUs: with a positive
+multiplier the scheduler *stacks* real-time instances (best fit), filling
+partly used hosts before it opens empty ones and so keeping whole hosts and
+NUMA cells free for large flavors; fragmentation is what strands isolated
+cores in a fleet. A negative multiplier spreads. Hosts that are not ready
+weigh as the emptiest ready host; non-real-time requests weigh 0 everywhere. ``[nova_rt] realtime_weight_multiplier`` sets
 it; the aggregate metadata key ``realtime_weight_multiplier`` overrides it.
 """
 
@@ -27,8 +27,6 @@ from nova_rt import scheduler
 
 
 class RealtimeWeigher(weights.BaseHostWeigher):
-    minval = 0.0
-    maxval = 1.0
 
     def weight_multiplier(self, host_state):
         return utils.get_weight_multiplier(
@@ -40,7 +38,11 @@ class RealtimeWeigher(weights.BaseHostWeigher):
         the_ask = scheduler.ask(weight_properties)
         if the_ask.request is None:
             return [0.0] * len(weighed_obj_list)
-        return [scheduler.score(obj.obj, the_ask) for obj in weighed_obj_list]
+        scores = [scheduler.score(obj.obj, the_ask)
+                  for obj in weighed_obj_list]
+        floor = min((s for s in scores if s is not None), default=0.0)
+        return [floor if s is None else float(s) for s in scores]
 
     def _weigh_object(self, host_state, weight_properties):
-        return scheduler.score(host_state, scheduler.ask(weight_properties))
+        value = scheduler.score(host_state, scheduler.ask(weight_properties))
+        return 0.0 if value is None else float(value)

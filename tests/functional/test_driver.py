@@ -16,11 +16,19 @@ Every scenario's raw XML and the core's expectations are saved for the real
 libvirt tier (tests/real).
 """
 
+import os
+
+import fixtures
+from lxml import etree
+import nova.conf
 from nova import context as nova_context
 from nova import objects
+from nova.tests.functional.libvirt import base
 
 from nova_rt import cpuset
 from tests.functional import realtime_base as rb
+
+CONF = nova.conf.CONF
 
 
 class RealtimeDomainMixin(object):
@@ -267,4 +275,165 @@ class DriverWithoutFilterTest(RealtimeDomainMixin,
             'hw:cpu_realtime_mask': '^0', 'rt:l3_cache_kib': '30000'})
         messages = ' | '.join(self.faults(server))
         self.assertIn('nova-rt: l3_cache', messages)
+        self.assertNotIn(server['id'], self.defined)
+
+
+class LifecycleTest(RealtimeDomainMixin, base.LibvirtMigrationMixin,
+                    rb.RealtimeDriverTestBase):
+    """Every real-time setting survives each lifecycle operation, re-derived
+    for the pinning the instance has after it."""
+
+    FLAVOR = {'hw:cpu_realtime_mask': '^0', 'rt:vcpu_scheduler': 'rr',
+              'rt:vcpu_priority': '20', 'rt:emulator_scheduler': 'fifo',
+              'rt:emulator_priority': '4', 'rt:l3_cache_kib': '2560'}
+
+    def setUp(self):
+        super().setUp()
+        # As Nova's own NUMA tests do: no disks to copy in a fake cloud.
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver'
+            '.migrate_disk_and_power_off', return_value='{}'))
+        for name in ('rt1', 'rt2'):
+            self.start_realtime_compute(name, nodes=2, cores_per_node=6,
+                                        housekeeping={0, 6})
+        self.server = self.boot(**self.FLAVOR)
+        self.src = self.computes[self.server['OS-EXT-SRV-ATTR:host']]
+        self.dest = self.computes[
+            'rt2' if self.src.host == 'rt1' else 'rt1']
+        self.assert_realtime_domain(self.server, cache_kib=2560)
+
+    def _migrate_stub(self, domain, destination, params, flags):
+        self.migrated_xml = etree.fromstring(params['destination_xml'])
+        super()._migrate_stub(domain, destination, params, flags)
+
+    def domains_defined(self):
+        return len(self.defined[self.server['id']])
+
+    def check(self, server, before):
+        self.assertGreater(self.domains_defined(), before,
+                           'the operation wrote no domain')
+        self.assert_realtime_domain(server, cache_kib=2560)
+
+    def test_hard_reboot(self):
+        before = self.domains_defined()
+        server = self._reboot_server(self.server, hard=True)
+        self.check(server, before)
+
+    def test_stop_start(self):
+        self._stop_server(self.server)
+        before = self.domains_defined()
+        server = self._start_server(self.server)
+        self.check(server, before)
+
+    def test_resize_to_another_mask(self):
+        flavor = self._create_flavor(vcpu=5, memory_mb=1024, extra_spec=dict(
+            rb.RT, **{'hw:cpu_realtime_mask': '^0-1',
+                      'rt:vcpu_priority': '30', 'rt:l3_cache_kib': '2560'}))
+        before = self.domains_defined()
+        server = self._resize_server(self.server, flavor)
+        self.check(server, before)
+        doc = self.domain_xml(server)
+        self.assertEqual('2-4', doc.find('cputune/vcpusched').get('vcpus'))
+        self.assertIn('org.openstack.nova-rt.realtime-vcpus=2-4', [
+            e.text for e in doc.findall('sysinfo/oemStrings/entry')])
+        server = self._confirm_resize(server)
+        self.assert_realtime_domain(server, cache_kib=2560)
+
+    def test_cold_migrate(self):
+        before = self.domains_defined()
+        server = self._migrate_server(self.server)
+        self.assertEqual(self.dest.host, server['OS-EXT-SRV-ATTR:host'])
+        self.check(server, before)
+        self._confirm_resize(server)
+
+    def test_live_migrate(self):
+        server = self._live_migrate(self.server)
+        self.assertEqual(self.dest.host, server['OS-EXT-SRV-ATTR:host'])
+        self.assertTrue(self.migrate_stub_ran)
+        # The destination XML is the source's, rewritten by Nova for the
+        # new pins and by nova-rt for the scheduling class and CAT.
+        doc = self.migrated_xml
+        self.assertEqual(
+            [{'vcpus': '1-3', 'scheduler': 'rr', 'priority': '20'}],
+            [dict(e.attrib) for e in doc.findall('cputune/vcpusched')])
+        pins, _ = self.pinning(server)
+        self.assertEqual(
+            {str(v): str(p) for v, p in pins.items()},
+            {e.get('vcpu'): e.get('cpuset')
+             for e in doc.findall('cputune/vcpupin')})
+        self.assertEqual({'scheduler': 'fifo', 'priority': '4'},
+                         dict(doc.find('cputune/emulatorsched').attrib))
+        self.assertEqual(1, len(doc.findall('cputune/cachetune')))
+
+    def test_evacuate(self):
+        source = self.src.host
+        self.src.stop()
+        service = self.api.get_services(host=source,
+                                        binary='nova-compute')[0]
+        self.api.put_service(service['id'], {'forced_down': True})
+        before = self.domains_defined()
+        # Since microversion 2.95 an evacuated server stays stopped.
+        server = self._evacuate_server(self.server,
+                                       expected_host=self.dest.host,
+                                       expected_state='SHUTOFF')
+        self.check(server, before)
+
+    def test_rebuild(self):
+        before = self.domains_defined()
+        self.api.post_server_action(self.server['id'], {'rebuild': {
+            'imageRef': 'a2459075-d96c-40d5-893e-577ff92e721c'}})
+        server = self._wait_for_state_change(self.server, 'ACTIVE')
+        self.check(server, before)
+
+    def test_shelve_unshelve(self):
+        self._shelve_server(self.server)
+        before = self.domains_defined()
+        server = self._unshelve_server(self.server)
+        self.check(server, before)
+
+    def test_rescue(self):
+        # Rescue saves the domain XML in the instance directory.
+        os.makedirs(os.path.join(CONF.instances_path, self.server['id']),
+                    exist_ok=True)
+        before = self.domains_defined()
+        server = self._rescue_server(self.server)
+        self.assertGreater(self.domains_defined(), before)
+        # The rescue domain is real-time too: same pins, classes, CAT and
+        # OEM strings (the rescue image is a disk image: no <cmdline>).
+        self.assert_realtime_domain(server, cache_kib=2560)
+        server = self._unrescue_server(server)
+        self.assertEqual('ACTIVE', server['status'])
+
+
+class BootableScenarioTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
+    """A 4-CPU host whose real-time CPUs are 0-1, so the real libvirt tier
+    can boot these domains on a 2-CPU CI machine as they are pinned."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_realtime_compute('small', nodes=1, cores_per_node=4,
+                                    housekeeping={2, 3}, cat=False)
+
+    def test_fifo_disk_image(self):
+        server = self.boot(vcpus=2, **{'hw:cpu_realtime_mask': '^0',
+                                       'rt:vcpu_priority': '10'})
+        request, emulator = self.assert_realtime_domain(server)
+        self.assertEqual({0: 0, 1: 1}, self.pinning(server)[0])
+        self.save_scenario('boot-fifo-disk', server, request, emulator)
+
+    def test_rr_direct_kernel(self):
+        server = self.boot(vcpus=2, image=rb.DIRECT_KERNEL_IMAGE, **{
+            'hw:cpu_realtime_mask': '1', 'rt:vcpu_scheduler': 'rr',
+            'rt:vcpu_priority': '5', 'rt:emulator_scheduler': 'fifo',
+            'rt:emulator_priority': '2', 'rt:guest_idle_poll': 'true'})
+        request, emulator = self.assert_realtime_domain(
+            server, cmdline_prefix='root=/dev/vda console=tty0 '
+            'console=ttyS0 console=hvc0')
+        self.assertEqual({0: 0, 1: 1}, self.pinning(server)[0])
+        self.save_scenario('boot-rr-kernel', server, request, emulator,
+                           direct_kernel_boot=True)
+
+    def test_cache_refused_without_cat(self):
+        server = self.boot(vcpus=2, expected_state='ERROR', **{
+            'hw:cpu_realtime_mask': '^0', 'rt:l3_cache_kib': '1024'})
         self.assertNotIn(server['id'], self.defined)

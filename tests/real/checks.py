@@ -582,8 +582,11 @@ def check_guest(console, expect):
                             ('nohz_full', 'nohz_full=')):
             if token not in args:
                 continue
+            value = console[what] or ''
+            if value == '(null)':      # the kernel's "nothing" for nohz_full
+                value = ''
             try:
-                got = cpus(console[what], what)
+                got = cpus(value, what)
             except ValueError as e:
                 p('os/cmdline: guest /sys/devices/system/cpu/%s: %s'
                   % (what, e))
@@ -604,7 +607,7 @@ def check_threads(snapshot, expect):
     """QEMU's threads, as ``host.thread_snapshot`` reads them.
 
     ``snapshot``: ``{'pid': int, 'vcpus': {index: tid},
-    'iothreads': [tid], 'threads': {tid: {'comm', 'policy', 'priority',
+    'iothreads': {n: tid}, 'threads': {tid: {'comm', 'policy', 'priority',
     'affinity' (frozenset), 'processor'}}}``.
     """
     plan = Plan(expect)
@@ -668,7 +671,7 @@ def check_threads(snapshot, expect):
                                         fmt(plan.emulator)))
         _check_thread_class(p, 'cputune/emulatorsched', 'the emulator',
                             desc(pid), t, emu_cls, emu_prio)
-    for n, tid in enumerate(snapshot['iothreads'], 1):
+    for n, tid in sorted(snapshot['iothreads'].items()):
         if tid not in threads:
             continue
         t = threads[tid]
@@ -679,7 +682,8 @@ def check_threads(snapshot, expect):
         _check_thread_class(p, 'cputune/iothreadsched[iothread=%d]' % n,
                             'I/O thread %d' % n, desc(tid), t, emu_cls,
                             emu_prio)
-    known = set(snapshot['vcpus'].values()) | set(snapshot['iothreads'])
+    known = (set(snapshot['vcpus'].values()) |
+             set(snapshot['iothreads'].values()))
     known.add(pid)
     for tid in sorted(set(threads) - known):
         t = threads[tid]
