@@ -163,6 +163,13 @@ def cost_fleet(count, seed):
     return fleet
 
 
+def fresh_candidates(hosts):
+    """Each request gets its allocation candidates from placement anew;
+    NUMATopologyFilter drops the candidates of the hosts it rejects."""
+    for state in hosts:
+        state.allocation_candidates = [{'mappings': {}}]
+
+
 def _time(func, repeat):
     best = None
     for _ in range(repeat):
@@ -189,6 +196,7 @@ def cost(count, seed=1, repeat=3):
         return run_rt()
 
     def run_numa():
+        fresh_candidates(fleet)
         return list(numa_filter.filter_all(fleet, spec))
 
     passed_rt = run_rt_cold()
@@ -248,6 +256,7 @@ def pack(fleet, weighers, seed, limit=100000):
         spec = flavor_spec(vcpus, emulator, nodes)
         hosts = list(rt_filter.filter_all(fleet, spec))
         best = None
+        fresh_candidates(hosts)
         for weighed in handler.get_weighed_objects(weighers, hosts, spec):
             if numa_filter.host_passes(weighed.obj, spec):
                 best = weighed.obj

@@ -13,6 +13,7 @@
 
 import atexit
 import copy
+import os
 import shutil
 import tempfile
 
@@ -26,9 +27,13 @@ from tests.host_trees import build
 _TREES = {}
 _TMP = []
 
+# Trees are thousands of tiny files in as many directories: on a tmpfs they
+# build and copy two orders of magnitude faster than on a disk-backed /tmp.
+TMP_BASE = '/dev/shm' if os.access('/dev/shm', os.W_OK) else None
+
 
 def _tmpdir():
-    path = tempfile.mkdtemp(prefix='nova-rt-tree-')
+    path = tempfile.mkdtemp(prefix='nova-rt-tree-', dir=TMP_BASE)
     _TMP.append(path)
     return path
 

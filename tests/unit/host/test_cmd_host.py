@@ -203,7 +203,8 @@ class TestRobustness(base.TestCase):
         damage = data.draw(st.lists(st.tuples(
             st.sampled_from(files), st.sampled_from(ACTIONS),
             st.binary(max_size=64)), min_size=1, max_size=12))
-        root = tempfile.mkdtemp(prefix='nova-rt-damaged-')
+        root = tempfile.mkdtemp(prefix='nova-rt-damaged-',
+                                dir=base.TMP_BASE)
         try:
             shutil.rmtree(root)
             shutil.copytree(source, root, symlinks=True)
