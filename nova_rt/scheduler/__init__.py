@@ -79,7 +79,8 @@ def ask(spec_obj):
     try:
         request = rt_request.build_request(
             flavor.vcpus, flavor.extra_specs or {},
-            _image_properties(spec_obj), rt_request.RequestPolicy.from_conf(CONF))
+            _image_properties(spec_obj),
+            rt_request.RequestPolicy.from_conf(CONF))
     except exception.InvalidRealtimeRequest as e:
         return Ask(None, e)
     guest_cells = None

@@ -16,8 +16,9 @@ multiplier the scheduler *stacks* real-time instances (best fit), filling
 partly used hosts before it opens empty ones and so keeping whole hosts and
 NUMA cells free for large flavors; fragmentation is what strands isolated
 cores in a fleet. A negative multiplier spreads. Hosts that are not ready
-weigh as the emptiest ready host; non-real-time requests weigh 0 everywhere. ``[nova_rt] realtime_weight_multiplier`` sets
-it; the aggregate metadata key ``realtime_weight_multiplier`` overrides it.
+weigh as the emptiest ready host; non-real-time requests weigh 0 everywhere.
+``[nova_rt] realtime_weight_multiplier`` sets the multiplier; the aggregate
+metadata key ``realtime_weight_multiplier`` overrides it.
 """
 
 from nova.scheduler import utils

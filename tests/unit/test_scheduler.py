@@ -155,7 +155,8 @@ class FilterRulesTest(Base):
 
     def test_numa_cells(self):
         self.assertEqual(fitting.NUMA_CELLS,
-                         self.reason(host(cells=1, cores=12), spec(4, nodes=2)))
+                         self.reason(host(cells=1, cores=12),
+                                     spec(4, nodes=2)))
 
     def test_free_isolated_cpus_boundary(self):
         # 2 cells x 6 cores, 1 housekeeping: 5 isolated CPUs per cell.
@@ -286,7 +287,7 @@ class WeigherTest(Base):
         ranked = self.weigh(hosts, spec(2))
         self.assertEqual(['full', 'fuller', 'empty'],
                          [w.obj.host for w in ranked])
-        self.assertEqual([1.0, 0.6, 0.0], [w.weight for w in ranked])
+        self.assertEqual([10.0, 6.0, 0.0], [w.weight for w in ranked])
 
     def test_negative_multiplier_spreads(self):
         self.flags(realtime_weight_multiplier=-1.0)
@@ -298,18 +299,19 @@ class WeigherTest(Base):
                  host('full', pinned={1, 2})]
         weights = {w.obj.host: w.weight
                    for w in self.weigh(hosts, spec(2))}
-        self.assertEqual({'full': 1.0, 'empty': 0.0, 'down': 0.0}, weights)
+        self.assertEqual({'full': 10.0, 'empty': 0.0, 'down': 0.0}, weights)
 
     def test_non_realtime_request_is_neutral(self):
         hosts = [host('a', pinned={1, 2}), host('b')]
-        self.assertEqual([0.0, 0.0], rt_weights.RealtimeWeigher().weigh_objects(
+        weigher = rt_weights.RealtimeWeigher()
+        self.assertEqual([0.0, 0.0], weigher.weigh_objects(
             [nova_weights.HostWeightHandler.object_class(h, 0.0)
              for h in hosts], plain_spec()))
 
     def test_aggregate_overrides_multiplier(self):
         state = host()
         weigher = rt_weights.RealtimeWeigher()
-        self.assertEqual(1.0, weigher.weight_multiplier(state))
+        self.assertEqual(10.0, weigher.weight_multiplier(state))
         state.aggregates = [objects.Aggregate(
             id=1, name='rt', hosts=[state.host],
             metadata={'realtime_weight_multiplier': '7.5'})]
@@ -325,13 +327,13 @@ class PackingSmokeTest(Base):
     """The benchmark's machinery, at a small size and untimed."""
 
     def test_packing_runs(self):
-        (n_base, base), (n_rt, share) = bench.packing(hosts=6, seed=2,
-                                                      limit=40)
+        (n_base, base), [(n_rt, share)] = bench.packing(hosts=6, seed=2,
+                                                        limit=40)
         self.assertGreater(n_base, 0)
         self.assertGreater(n_rt, 0)
         self.assertTrue(0.0 < base <= 1.0)
         self.assertTrue(0.0 < share <= 1.0)
-        self.assertEqual(1.0, CONF.nova_rt.realtime_weight_multiplier)
+        self.assertEqual(10.0, CONF.nova_rt.realtime_weight_multiplier)
 
     def test_cost_runs(self):
         cold, warm, numa, n_rt, n_numa = bench.cost(30, repeat=1)
