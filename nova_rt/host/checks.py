@@ -515,6 +515,10 @@ def check_hugepages(ctx):
     if not known(p.hugepages):
         return Result(UNKNOWN, str(p.hugepages))
     nodes = sorted({p.node_of(c) for c in ctx.judged} - {None})
+    if not nodes:
+        # Found by the damaged-tree test: nothing to judge must not pass
+        # silently with an empty observation.
+        return Result(UNKNOWN, 'no dedicated CPU on a known NUMA node')
     without = [n for n in nodes
                if not any(p.hugepages.get(n, {}).values())]
     counts = '; '.join('node %d: %s' % (n, ', '.join(
