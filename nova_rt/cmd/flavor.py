@@ -15,19 +15,10 @@ import argparse
 import json
 import sys
 
+from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
 from nova_rt import exception
 from nova_rt import request as rt_request
-
-
-def _positive_int(text):
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not an integer' % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError('%d is not a positive count' % value)
-    return value
 
 
 def _key_value(text):
@@ -45,7 +36,8 @@ def register(commands):
     explain = actions.add_parser(
         'explain',
         help='show what nova-rt makes of a flavor, or why it is invalid')
-    explain.add_argument('--vcpus', type=_positive_int, required=True,
+    explain.add_argument('--vcpus', type=cmd_args.positive_int,
+                         required=True,
                          help="the flavor's vCPU count")
     explain.add_argument('--property', type=_key_value, action='append',
                          default=[], metavar='KEY=VALUE',

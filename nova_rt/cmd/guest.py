@@ -22,7 +22,6 @@ Exit codes: 0 success, 1 nothing to apply (not a nova-rt real-time guest),
 is one line naming what failed; never a traceback.
 """
 
-import argparse
 import dataclasses
 import json
 import os
@@ -31,6 +30,7 @@ import shutil
 import subprocess
 import sys
 
+from nova_rt.cmd import args as cmd_args
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt import guest_args
@@ -598,20 +598,14 @@ def _nothing(command, root, fmt):
     return EXIT_NOTHING
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, '%s: error: %s\n' % (self.prog, message))
-
-
 def build_parser():
-    parser = _Parser(
+    parser = cmd_args.Parser(
         prog='nova-rt-guest',
         description='Inside a nova-rt real-time guest: make the kernel '
                     'arguments the host delivered (SMBIOS OEM strings) '
                     'persistent in the boot loader.')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND',
-                                     parser_class=_Parser)
+                                     parser_class=cmd_args.Parser)
     commands.required = True
     for name, help_text in (
             ('apply', 'make the delivered kernel arguments persistent'),

@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 
+from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
 from nova_rt import cpuset
 from nova_rt import exception
@@ -47,16 +48,6 @@ def _seconds(text):
         raise argparse.ArgumentTypeError('%r is not a number' % text)
     if not 0 <= value <= 10:
         raise argparse.ArgumentTypeError('%s is not between 0 and 10' % text)
-    return value
-
-
-def _count(text):
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not an integer' % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError('%d is not a positive count' % value)
     return value
 
 
@@ -85,7 +76,8 @@ def register(commands):
     _add_root(plan)
     common.add_config_file_argument(plan)
     plan.add_argument('--format', choices=('text', 'json'), default='text')
-    plan.add_argument('--housekeeping-per-node', type=_count, default=1,
+    plan.add_argument('--housekeeping-per-node', type=cmd_args.positive_int,
+                      default=1,
                       metavar='N',
                       help='cores kept for the host on each NUMA node '
                            '(default %(default)s)')

@@ -17,11 +17,11 @@ The sub-commands raise nova-rt errors; only this module turns them into exit
 codes, so no traceback ever reaches an operator.
 """
 
-import argparse
 import sys
 
 from oslo_log import log as logging
 
+from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import flavor
 from nova_rt.cmd import host
 from nova_rt import exception
@@ -31,21 +31,14 @@ LOG = logging.getLogger(__name__)
 EXIT_OK, EXIT_NEGATIVE, EXIT_ERROR = 0, 1, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        # argparse exits 2 on usage errors too; keep its one-line message.
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, '%s: error: %s\n' % (self.prog, message))
-
-
 def build_parser():
-    parser = _Parser(
+    parser = cmd_args.Parser(
         prog='nova-rt',
         description='Real-time virtual machines for OpenStack Nova.')
     parser.add_argument('--debug', action='store_true',
                         help='log debug messages to stderr')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND',
-                                     parser_class=_Parser)
+                                     parser_class=cmd_args.Parser)
     commands.required = True
     flavor.register(commands)
     host.register(commands)
@@ -62,10 +55,10 @@ def _setup_logging(debug):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    _setup_logging(args.debug)
+    parsed = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    _setup_logging(parsed.debug)
     try:
-        return args.func(args)
+        return parsed.func(parsed)
     except exception.NovaRTError as e:
         sys.stderr.write('nova-rt: error: %s\n' % e)
         return EXIT_ERROR
