@@ -1,0 +1,58 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The driver's translation of Nova objects into the request model."""
+
+from nova import objects
+import testtools
+
+from nova_rt import driver
+from nova_rt import exception
+
+objects.register_all()
+
+
+def flavor(vcpus=4, **specs):
+    return objects.Flavor(vcpus=vcpus, extra_specs=dict(
+        {'hw:cpu_realtime': 'yes', 'hw:cpu_policy': 'dedicated'}, **specs))
+
+
+class RealtimeRequestTest(testtools.TestCase):
+
+    def test_image_mask_wins(self):
+        image = objects.ImageMeta.from_dict(
+            {'properties': {'hw_cpu_realtime_mask': '^0-1'}})
+        request = driver.realtime_request(
+            flavor(**{'hw:cpu_realtime_mask': '^0'}), image)
+        self.assertEqual(frozenset({2, 3}), request.realtime_vcpus)
+
+    def test_image_pmu_and_policy(self):
+        image = objects.ImageMeta.from_dict(
+            {'properties': {'hw_pmu': True}})
+        request = driver.realtime_request(
+            flavor(**{'hw:cpu_realtime_mask': '^0'}), image)
+        self.assertTrue(request.pmu)
+
+    def test_no_image_properties(self):
+        request = driver.realtime_request(
+            flavor(**{'hw:cpu_realtime_mask': '^0'}),
+            objects.ImageMeta.from_dict({}))
+        self.assertEqual(frozenset({1, 2, 3}), request.realtime_vcpus)
+        self.assertIsNone(driver.realtime_request(
+            objects.Flavor(vcpus=2, extra_specs={}), None))
+
+    def test_bad_image_mask_names_the_property(self):
+        image = objects.ImageMeta.from_dict(
+            {'properties': {'hw_cpu_realtime_mask': '^0-3'}})
+        e = self.assertRaises(exception.InvalidRealtimeRequest,
+                              driver.realtime_request,
+                              flavor(**{'hw:cpu_realtime_mask': '^0'}), image)
+        self.assertEqual(('hw_cpu_realtime_mask',), e.keys)
