@@ -127,8 +127,16 @@ def cache_tune(request, rt_cpus, layout):
 
 
 def fill_thread_scheds(tune, request, iothreads):
-    """Emulator and I/O threads get the flavor's emulator class."""
+    """Emulator and I/O threads get the flavor's emulator class.
+
+    Nothing for SCHED_OTHER: it is what they run under anyway, and libvirt
+    (9.0) refuses ``scheduler='other'`` on these elements.
+    """
     emulator = request.emulator_thread
+    if not emulator.realtime:
+        tune.emulatorsched = None
+        tune.iothreadsched = []
+        return
     tune.emulatorsched = libvirt_config.EmulatorSched(emulator.scheduler,
                                                       emulator.priority)
     tune.iothreadsched = [libvirt_config.IOThreadSched(

@@ -27,8 +27,6 @@ PACKAGES=(
     qemu-system-x86            # qemu-system-x86_64 (TCG is enough)
     busybox-static             # the guest's /init and userland
     libxml2-utils              # xmllint, needed by virt-xml-validate
-    cpio                       # packs the guest initramfs
-    util-linux                 # chrt, taskset (normally present)
 )
 
 missing=()

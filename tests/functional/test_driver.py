@@ -51,9 +51,8 @@ class RealtimeDomainMixin(object):
         pins, _ = self.pinning(server)
         emulator = self.expected_emulator_cpus(server, request, shared)
         emu = request.emulator_thread
-        emu_attrs = {'scheduler': emu.scheduler}
-        if emu.priority is not None:
-            emu_attrs['priority'] = str(emu.priority)
+        emu_attrs = {'scheduler': emu.scheduler,
+                     'priority': str(emu.priority)}
         expected = (
             [('emulatorpin', {'cpuset': cpuset.format(emulator)}),
              ('iothreadpin', {'iothread': '1',
@@ -62,9 +61,11 @@ class RealtimeDomainMixin(object):
              for v in range(request.vcpus)] +
             [('vcpusched', {'vcpus': cpuset.format(request.realtime_vcpus),
                             'scheduler': request.vcpu_thread.scheduler,
-                            'priority': str(request.vcpu_thread.priority)}),
-             ('iothreadsched', dict(emu_attrs, iothreads='1')),
-             ('emulatorsched', emu_attrs)])
+                            'priority': str(request.vcpu_thread.priority)})])
+        if emu.realtime:
+            # SCHED_OTHER stays implicit: libvirt refuses scheduler='other'.
+            expected += [('iothreadsched', dict(emu_attrs, iothreads='1')),
+                         ('emulatorsched', emu_attrs)]
         if cache_kib:
             expected.append(('cachetune', {
                 'vcpus': cpuset.format(request.realtime_vcpus)}))

@@ -192,7 +192,7 @@ def check_roundtrip(defined_root, dumped_root):
     return problems
 
 
-# --- step 0: the XML against the expectations ---------------------------------
+# --- step 0: the XML against the expectations --------------------------------
 
 class Plan:
     """The expectations with their CPU sets parsed, and who owns which CPU."""
@@ -416,7 +416,7 @@ def _compare_list(what, expected, got, source):
     return problems
 
 
-# --- step 3: the QEMU command line libvirt derives ----------------------------
+# --- step 3: the QEMU command line libvirt derives ---------------------------
 
 def split_qemu_option(value):
     """``'type=11,value=a,,b'`` -> ``[('type', '11'), ('value', 'a,b')]``.
@@ -445,7 +445,10 @@ def split_qemu_option(value):
 
 
 def parse_argv(text):
-    """QEMU options of ``virsh domxml-to-native qemu-argv``: {opt: [values]}."""
+    """QEMU options of ``virsh domxml-to-native qemu-argv``.
+
+    Returns ``{option: [values]}`` (None for an option without a value).
+    """
     tokens = shlex.split(text.replace('\\\n', ' '))
     opts = {}
     i = 0
@@ -506,7 +509,7 @@ def check_qemu_argv(text, expect):
     return problems
 
 
-# --- step 4a: inside the guest ---------------------------------------------------
+# --- step 4a: inside the guest -----------------------------------------------
 
 def decode_dmi_type11(raw):
     """The strings of one raw SMBIOS type 11 structure, in order.
@@ -527,7 +530,9 @@ def parse_console(text):
 
     Returns a dict: ``cmdline``, ``isolated``, ``nohz_full``, ``online``
     (strings, None when not printed), ``oem`` (list of strings from every
-    type 11 structure, in /sys order), ``ready`` (bool).
+    type 11 structure, in /sys order, decoded once ``ready``),
+    ``oem_error`` (why a structure could not be decoded, or None),
+    ``ready`` (bool: the guest printed everything).
     """
     out = {'cmdline': None, 'isolated': None, 'nohz_full': None,
            'online': None, 'oem': [], 'ready': False}
@@ -550,9 +555,15 @@ def parse_console(text):
             hexdata.setdefault(entry, []).extend(hexline.split())
         elif tag == 'READY':
             out['ready'] = True
+    out['oem_error'] = None
+    if not out['ready']:
+        return out       # still being written: decode only complete output
     for entry in sorted(hexdata, key=_entry_order):
-        raw = bytes(int(h, 16) for h in hexdata[entry])
-        out['oem'].extend(decode_dmi_type11(raw))
+        try:
+            raw = bytes(int(h, 16) for h in hexdata[entry])
+            out['oem'].extend(decode_dmi_type11(raw))
+        except ValueError as e:
+            out['oem_error'] = '%s: %s' % (entry, e)
     return out
 
 
@@ -595,13 +606,16 @@ def check_guest(console, expect):
                 p('os/cmdline: guest /sys/devices/system/cpu/%s is %r, '
                   'expected the real-time vCPUs %s'
                   % (what, console[what], fmt(plan.rt)))
+    if console.get('oem_error'):
+        p('sysinfo/oemStrings: guest SMBIOS type 11 entry %s'
+          % console['oem_error'])
     problems.extend(_compare_list(
         'sysinfo/oemStrings', expect['oem_strings'], console['oem'],
         'the guest read back'))
     return problems
 
 
-# --- step 4b: QEMU's threads on the host -----------------------------------------
+# --- step 4b: QEMU's threads on the host -------------------------------------
 
 def check_threads(snapshot, expect):
     """QEMU's threads, as ``host.thread_snapshot`` reads them.

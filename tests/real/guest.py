@@ -76,8 +76,16 @@ class GuestError(Exception):
 
 
 def _run(argv, cwd=None, timeout=300):
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    try:
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout)
+    except OSError as e:
+        raise GuestError('%s: %s' % (argv[0], e))
+    except Exception as e:
+        if type(e).__name__ != 'TimeoutExpired':   # see host._is_timeout
+            raise
+        raise GuestError('%s: timed out after %d s' % (' '.join(argv),
+                                                       timeout))
     return proc.returncode, proc.stdout, proc.stderr
 
 

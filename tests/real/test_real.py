@@ -27,10 +27,12 @@ one test process (``stestr run --serial``): the tier owns one libvirtd.
 """
 
 import os
+import shutil
 import sys
 import tempfile
 import unittest
 
+from tests.real import checks
 from tests.real import guest
 from tests.real import host as host_mod
 from tests.real import scenarios as scenarios_mod
@@ -90,16 +92,17 @@ def setUpModule():
     _STATE.host = host
     try:
         host.start()
-    except (host_mod.HostError, OSError) as e:
-        _STATE.host_error = str(e)
-        _say('REAL TIER: cannot start libvirt: %s' % e)
+    except Exception as e:   # reported by every host step, never lost
+        _STATE.host_error = '%s: %s' % (type(e).__name__, e)
+        _say('REAL TIER: cannot start libvirt: %s' % _STATE.host_error)
         return
     kernel = initrd = None
     try:
         kernel, initrd = guest.build(cache_dir(), log=_say)
-    except (guest.GuestError, OSError) as e:
-        _STATE.guest_error = str(e)
-        _say('REAL TIER: cannot build the test guest: %s' % e)
+    except Exception as e:   # only the boot steps need the guest
+        _STATE.guest_error = '%s: %s' % (type(e).__name__, e)
+        _say('REAL TIER: cannot build the test guest: %s'
+             % _STATE.guest_error)
     # QEMU (as libvirt-qemu) writes nothing here, virtlogd (root) writes the
     # serial logs; the folder only needs to be reachable.
     _STATE.run_dir = tempfile.mkdtemp(prefix='nova-rt-real-',
@@ -112,12 +115,14 @@ def setUpModule():
 
 
 def tearDownModule():
-    if _STATE.host is not None:
-        _STATE.host.stop()
+    try:
+        if _STATE.host is not None:
+            _STATE.host.stop()
+    finally:
         _STATE.host = None
-    if _STATE.run_dir:
-        import shutil
-        shutil.rmtree(_STATE.run_dir, ignore_errors=True)
+        if _STATE.run_dir:
+            shutil.rmtree(_STATE.run_dir, ignore_errors=True)
+            _STATE.run_dir = None
 
 
 class RealTestCase(unittest.TestCase):
@@ -146,9 +151,14 @@ class RealTestCase(unittest.TestCase):
 
     def assertNoProblems(self, problems, what):
         if problems:
-            self.fail('%s: %d problem(s):\n  - %s\nartifacts: %s' % (
+            logs = ''
+            if _STATE.host is not None:
+                path = os.path.join(artifacts_dir(), 'libvirtd.log')
+                logs = '\n--- tail of %s (known noise left out) ---\n%s' % (
+                    path, host_mod.tail(path, 8, skip=host_mod.LOG_NOISE))
+            self.fail('%s: %d problem(s):\n  - %s\nartifacts: %s%s' % (
                 what, len(problems), '\n  - '.join(problems),
-                artifacts_dir()))
+                artifacts_dir(), logs))
 
 
 class ScenarioTest(RealTestCase):
@@ -173,23 +183,21 @@ class ScenarioTest(RealTestCase):
         s = self.scenario
         what = '%s scenario %s, step %s' % (s.origin, s.name, self.step)
         if self.step == 'expectations':
-            from tests.real import checks
             self.assertNoProblems(checks.check_expectations(s.root(),
                                                             s.expect), what)
             return
-        tier = self.tier(boot=self.step == 'boot')
         if self.step == 'boot':
             self._boot_possible()
+        tier = self.tier(boot=self.step == 'boot')
         self.assertNoProblems(getattr(tier, self.step)(s), what)
 
     def _boot_possible(self):
-        from tests.real import checks
+        used = checks.Plan(self.scenario.expect).used_host_cpus()
         if not self.scenario.expect['bootable']:
-            used = checks.Plan(self.scenario.expect).used_host_cpus()
+            # Not a missing requirement: a skip even under CI.
             self.skipTest('not bootable by its expectations (uses host CPUs '
                           '%s; the CI machine has 2): schema, define and '
                           'argv cover it' % checks.fmt(used))
-        used = checks.Plan(self.scenario.expect).used_host_cpus()
         online = os.sched_getaffinity(0)
         if not used <= online:
             self.need(['scenario %s is marked bootable but uses host CPUs '
@@ -253,7 +261,6 @@ class SelfTest(RealTestCase):
     """
 
     def mutate(self, name, change):
-        from tests.real import checks  # noqa: F401  (same import as steps)
         scenario = _sample(name)
         root = scenario.root()
         change(root)
@@ -266,7 +273,6 @@ class SelfTest(RealTestCase):
             % (step, element, '\n  - '.join(problems) or '(none)'))
 
     def _check_static(self, scenario, root, element):
-        from tests.real import checks
         problems = checks.check_expectations(root, scenario.expect)
         self.assertNamed(problems, element, 'expectations')
 
@@ -281,7 +287,7 @@ class SelfTest(RealTestCase):
         self.assertNamed(tier.boot(scenario, root, 'wrong-priority'),
                          'cputune/vcpusched[vcpu=1] priority', 'boot')
 
-    # -- the emulator pinned onto a real-time vCPU's CPU -----------------------
+    # -- the emulator pinned onto a real-time vCPU's CPU ----------------------
     def test_emulator_pinned_on_realtime_cpu(self):
         def change(root):
             root.find('cputune/emulatorpin').set('cpuset', '1')
@@ -292,7 +298,7 @@ class SelfTest(RealTestCase):
         self.assertNamed(problems, 'cputune/emulatorpin', 'boot')
         self.assertNamed(problems, 'host CPU 1 of real-time vCPU 1', 'boot')
 
-    # -- a lost OEM string ---------------------------------------------------------
+    # -- a lost OEM string ----------------------------------------------------
     def test_lost_oem_string(self):
         def change(root):
             oem = root.find('sysinfo/oemStrings')
@@ -307,7 +313,7 @@ class SelfTest(RealTestCase):
         self.assertNamed(problems, 'org.openstack.nova-rt.realtime-vcpus=1',
                          'boot')
 
-    # -- the derived arguments lost from a direct-kernel-boot cmdline -------------
+    # -- the derived arguments lost from a direct-kernel-boot cmdline ---------
     def test_lost_cmdline_arguments(self):
         def change(root):
             root.find('os/cmdline').text = 'root=/dev/vda console=ttyS0'
@@ -321,7 +327,7 @@ class SelfTest(RealTestCase):
         self.assertNamed(problems, 'guest /sys/devices/system/cpu/isolated',
                          'boot')
 
-    # -- what libvirt drops silently at define --------------------------------------
+    # -- what libvirt drops silently at define --------------------------------
     def test_vcpupin_for_missing_vcpu_is_dropped(self):
         def change(root):
             pin = root.find('cputune/vcpupin')
@@ -334,7 +340,7 @@ class SelfTest(RealTestCase):
                          'cputune/vcpupin[vcpu=5]: dropped by libvirt',
                          'define')
 
-    # -- the PMU left on ---------------------------------------------------------------
+    # -- the PMU left on ------------------------------------------------------
     def test_pmu_left_on(self):
         def change(root):
             features = root.find('features')
@@ -344,7 +350,7 @@ class SelfTest(RealTestCase):
         self.assertNamed(self.tier().argv(scenario, root, 'pmu-on'),
                          'features/pmu', 'argv')
 
-    # -- a priority libvirt accepts and the kernel refuses ----------------------------
+    # -- a priority libvirt accepts and the kernel refuses --------------------
     def test_priority_out_of_range_fails_at_start(self):
         def change(root):
             root.find('cputune/vcpusched').set('priority', '150')

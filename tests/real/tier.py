@@ -17,6 +17,7 @@ scenario), and turns command failures into problems that quote libvirt's
 message. The checks themselves live in ``checks``.
 """
 
+import functools
 import json
 import os
 import shutil
@@ -28,6 +29,20 @@ from tests.real import checks
 from tests.real import host as host_mod
 
 BOOT_TIMEOUT = int(os.environ.get('NOVA_RT_REAL_BOOT_TIMEOUT', '90'))
+
+
+def _recorded(step):
+    """Write a step's problems beside its artifacts: STEP-problems.txt."""
+    def wrap(func):
+        @functools.wraps(func)
+        def inner(self, scenario, root=None, label=None, **kwargs):
+            problems = func(self, scenario, root=root, label=label, **kwargs)
+            folder = self.folder(scenario, label or scenario.name)
+            self._write(folder, '%s-problems.txt' % step,
+                        ''.join('%s\n' % p for p in problems) or 'none\n')
+            return problems
+        return inner
+    return wrap
 
 
 class Tier:
@@ -50,6 +65,7 @@ class Tier:
         return path
 
     # -- step 1: schema ----------------------------------------------------
+    @_recorded('schema')
     def schema(self, scenario, root=None, label=None):
         folder = self.folder(scenario, label or scenario.name)
         text = scenario.xml if root is None else bootxml.to_string(root)
@@ -62,7 +78,8 @@ class Tier:
                     % _last_lines(err or out)]
         return []
 
-    # -- step 2: define and read back ------------------------------------------
+    # -- step 2: define and read back -----------------------------------------
+    @_recorded('define')
     def define(self, scenario, root=None, label=None):
         label = label or scenario.name
         folder = self.folder(scenario, label)
@@ -85,7 +102,8 @@ class Tier:
         finally:
             self.host.remove_domain(name)
 
-    # -- step 3: the QEMU command line --------------------------------------------
+    # -- step 3: the QEMU command line ----------------------------------------
+    @_recorded('argv')
     def argv(self, scenario, root=None, label=None, expect=None):
         label = label or scenario.name
         folder = self.folder(scenario, label)
@@ -101,7 +119,8 @@ class Tier:
         self._write(folder, 'qemu-argv.txt', out)
         return checks.check_qemu_argv(out, expect or scenario.expect)
 
-    # -- step 4: boot and look from outside ---------------------------------------
+    # -- step 4: boot and look from outside -----------------------------------
+    @_recorded('boot')
     def boot(self, scenario, root=None, label=None, expect=None):
         """Boot the TCG variant, check the guest and QEMU's threads."""
         label = label or scenario.name
@@ -126,8 +145,15 @@ class Tier:
                         % _last_lines(err)]
             rc, out, err = self.host.virsh('start', name, timeout=120)
             if rc != 0:
-                return ['boot: virsh start failed: %s\n%s'
-                        % (_last_lines(err), self._qemu_log_tail(name))]
+                hint = ''
+                if 'Operation not permitted' in err and 'schedul' in err:
+                    hint = ('\nhint: the cgroup rt_runtime trap: is '
+                            'cgroup_controllers without "cpu" in %s, and '
+                            'was libvirtd started after it was set?'
+                            % host_mod.QEMU_CONF)
+                return ['boot: virsh start failed: %s%s\n%s'
+                        % (_last_lines(err), hint,
+                           self._qemu_log_tail(name))]
             console = self._wait_ready(console_log, name, started)
             if isinstance(console, str):
                 return [console]
@@ -139,8 +165,9 @@ class Tier:
             problems.extend(checks.check_guest(console, expect))
             problems.extend(checks.check_threads(snapshot, expect))
             return problems
-        except host_mod.HostError as e:
-            return ['boot: %s' % e]
+        except (host_mod.HostError, OSError, ValueError, KeyError) as e:
+            return ['boot: inspecting the running guest failed: %s: %s'
+                    % (type(e).__name__, e)]
         finally:
             self.host.remove_domain(name)
             if os.path.exists(console_log):
@@ -180,7 +207,7 @@ class Tier:
         return '--- tail of %s ---\n%s' % (path, host_mod.tail(path, 15))
 
 
-def _last_lines(text, n=6):
+def _last_lines(text, n=8):
     lines = [ln for ln in (text or '').strip().splitlines() if ln.strip()]
     return '\n'.join(lines[-n:]) or '(no output)'
 
