@@ -31,17 +31,41 @@ for tier in $tiers; do
         *) echo "run-tests.sh: unknown tier '$tier' (unit, functional, real)" >&2
            exit 2 ;;
     esac
+done
+
+# stestr's closing totals of the tier just run ("0" when absent).
+count() {
+    local n
+    n=$(sed -n "s/^ - $1: //p" "$log" | tail -n 1)
+    echo "${n:-0}"
+}
+
+passed=0 failed=0 skipped=0 status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for tier in $tiers; do
     echo "=== nova-rt $tier tests ==="
+    args=()
     case "$tier" in
         functional)
             # The functional scenarios write the domains the real tier
             # checks: start from none, so no stale scenario is checked.
-            rm -rf "${NOVA_RT_DOMAIN_DIR:-$top/.artifacts/domains}"
-            "$venv/bin/stestr" --test-path tests/functional run ;;
+            rm -rf "${NOVA_RT_DOMAIN_DIR:-$top/.artifacts/domains}" ;;
         real)
             # One libvirtd for the whole tier.
-            "$venv/bin/stestr" --test-path tests/real run --serial ;;
-        *)
-            "$venv/bin/stestr" --test-path "tests/$tier" run ;;
+            args=(--serial) ;;
     esac
+    if ! "$venv/bin/stestr" --test-path "tests/$tier" run "${args[@]}" \
+            2>&1 | tee "$log"; then
+        status=1
+    fi
+    # A tier that could not even run its tests counts as failed.
+    if ! grep -q '^ - Passed: ' "$log"; then
+        status=1
+    fi
+    passed=$((passed + $(count Passed)))
+    failed=$((failed + $(count Failed)))
+    skipped=$((skipped + $(count Skipped)))
 done
+echo "nova-rt: $passed passed, $failed failed, $skipped skipped"
+exit $status
