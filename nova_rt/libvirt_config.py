@@ -186,6 +186,24 @@ class SysinfoWithOEMStrings(vconfig.LibvirtConfigGuestSysinfo):
                 entry.text = text
         return root
 
+    # <bios>/<system> entry names -> attributes of Nova's class
+    _ENTRIES = {('bios', 'vendor'): 'bios_vendor',
+                ('bios', 'version'): 'bios_version',
+                ('system', 'manufacturer'): 'system_manufacturer',
+                ('system', 'product'): 'system_product',
+                ('system', 'version'): 'system_version',
+                ('system', 'serial'): 'system_serial',
+                ('system', 'uuid'): 'system_uuid',
+                ('system', 'family'): 'system_family'}
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.type = xmldoc.get('type')
+        for (section, name), attr in self._ENTRIES.items():
+            entry = xmldoc.find("%s/entry[@name='%s']" % (section, name))
+            setattr(self, attr, entry.text if entry is not None else None)
+        self.oem_strings = parse_oem_strings(xmldoc)
+
 
 def parse_oem_strings(sysinfo_element):
     """The OEM strings of a parsed ``<sysinfo>`` element, in order."""

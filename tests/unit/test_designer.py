@@ -289,10 +289,20 @@ class ConfigClassesTest(testtools.TestCase):
              libvirt_config.CacheTune),
             (libvirt_config.KvmFeature(hidden=True, hint_dedicated=True),
              libvirt_config.KvmFeature),
+            (self._sysinfo(), libvirt_config.SysinfoWithOEMStrings),
         ]:
             parsed = cls()
             parsed.parse_str(obj.to_xml())
             self.assertEqual(obj.to_xml(), parsed.to_xml())
+
+    @staticmethod
+    def _sysinfo():
+        info = libvirt_config.SysinfoWithOEMStrings()
+        info.system_manufacturer = 'OpenStack Foundation'
+        info.system_serial = 'b5b5d4c3'
+        info.oem_strings = ['io.systemd.stub.kernel-cmdline-extra=a b',
+                            'org.openstack.nova-rt.version=1']
+        return info
 
     def test_cache_units(self):
         cache = libvirt_config.CacheTuneCache()
