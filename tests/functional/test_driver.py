@@ -23,6 +23,7 @@ from lxml import etree
 import nova.conf
 from nova import context as nova_context
 from nova import objects
+from nova import version as nova_version
 from nova.tests.functional.libvirt import base
 
 from nova_rt import cpuset
@@ -79,19 +80,30 @@ class RealtimeDomainMixin(object):
                 [{'id': str(i), 'level': '3', 'type': 'both',
                   'size': str(cache_kib), 'unit': 'KiB'} for i in ids],
                 [dict(c.attrib) for c in tune.find('cachetune')])
-        features = doc.find('features')
-        self.assertEqual('on' if request.pmu else 'off',
-                         features.find('pmu').get('state'))
-        self.assertEqual(1, len(features.findall('pmu')))
-        self.assertEqual(['hint-dedicated'],
-                         [e.tag for e in features.find('kvm')])
+        self.assertEqual(
+            ('features', {}, '', [
+                ('acpi', {}, '', []), ('apic', {}, '', []),
+                ('vmcoreinfo', {}, '', []),
+                ('pmu', {'state': 'on' if request.pmu else 'off'}, '', []),
+                ('kvm', {}, '', [
+                    ('hint-dedicated', {'state': 'on'}, '', [])])]),
+            rb.element_dict(doc.find('features')))
         self.assertEqual(['locked', 'nosharepages'], sorted(
             e.tag for e in doc.find('memoryBacking')))
         self.assertEqual(
-            request.to_dict()['oem_strings'],
-            [e.text for e in doc.findall('sysinfo/oemStrings/entry')])
-        self.assertEqual(server['id'], doc.findtext(
-            "sysinfo/system/entry[@name='uuid']"))
+            ('sysinfo', {'type': 'smbios'}, '', [
+                ('system', {}, '', [
+                    ('entry', {'name': name}, value, [])
+                    for name, value in (
+                        ('manufacturer', 'OpenStack Foundation'),
+                        ('product', 'OpenStack Nova'),
+                        ('version', nova_version.version_string_with_package()),
+                        ('serial', server['id']), ('uuid', server['id']),
+                        ('family', 'Virtual Machine'))]),
+                ('oemStrings', {}, '', [
+                    ('entry', {}, text, [])
+                    for text in request.to_dict()['oem_strings']])]),
+            rb.element_dict(doc.find('sysinfo')))
         self.assertEqual('sysinfo', doc.find('os/smbios').get('mode'))
         if cmdline_prefix is None:
             self.assertIsNone(doc.find('os/cmdline'))
