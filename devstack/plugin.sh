@@ -27,11 +27,14 @@ function configure_nova_rt {
         if [[ -z "$filters" ]]; then
             filters=ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,NUMATopologyFilter
         fi
-        if [[ ",$filters," != *",NUMATopologyFilter,"* ]]; then
-            filters="$filters,NUMATopologyFilter"
-        fi
+        # RealtimeFilter is a cheap count: it goes before the pinning fit
+        # of NUMATopologyFilter.
         if [[ ",$filters," != *",RealtimeFilter,"* ]]; then
-            filters="$filters,RealtimeFilter"
+            if [[ ",$filters," == *",NUMATopologyFilter,"* ]]; then
+                filters=${filters/NUMATopologyFilter/RealtimeFilter,NUMATopologyFilter}
+            else
+                filters="$filters,RealtimeFilter,NUMATopologyFilter"
+            fi
         fi
         iniset "$NOVA_CONF" filter_scheduler enabled_filters "$filters"
         # weight_classes replaces the whole list: keep nova's weighers.
