@@ -33,6 +33,7 @@ import time
 
 from nova.compute import utils as compute_utils
 from nova import exception as nova_exception
+from nova import objects
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
@@ -67,16 +68,23 @@ def realtime_request(flavor, image_meta):
         rt_request.RequestPolicy.from_conf(CONF))
 
 
-def cache_layout(profile):
-    """The CAT layout of a HostProfile, or None without resctrl L3."""
-    cat = profile.cat
-    if not host_profile.known(cat) or not cat.l3_kib:
+def cache_layout(facts):
+    """The CAT layout a host's facts describe, or None without CAT.
+
+    The same function serves this host at spawn and a live migration's
+    destination (from its published stats), so both derive ``cachetune``
+    alike.
+    """
+    if facts is None or not (facts.cat_l3_kib and facts.cat_min_kib and
+                             facts.cat_domains):
         return None
-    cache_of_cpu = {cpu: cache_id for cache_id, cpus in cat.l3_cpus.items()
+    cache_of_cpu = {cpu: cache_id for cache_id, cpus in facts.cat_domains
                     for cpu in cpus}
-    way_kib = min(size // cat.ways for size in cat.l3_kib.values())
-    return designer.CacheLayout(cache_of_cpu=cache_of_cpu, way_kib=way_kib,
-                                size_kib=dict(cat.l3_kib))
+    # Every domain offers at least the smallest one's size.
+    return designer.CacheLayout(
+        cache_of_cpu=cache_of_cpu, way_kib=facts.cat_min_kib,
+        size_kib={cache_id: facts.cat_l3_kib
+                  for cache_id, _ in facts.cat_domains})
 
 
 class _HostState:
@@ -87,7 +95,7 @@ class _HostState:
         self.report = report
         self.facts = facts
         self.when = when
-        self.layout = cache_layout(profile)
+        self.layout = cache_layout(facts)
 
 
 class _MigratingGuest:
@@ -236,9 +244,8 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
             pins = {int(vcpu): frozenset(cpus)
                     for vcpu, cpus in info.cpu_pins.items()}
             emulator = frozenset(info.emulator_pins)
-            # The destination is assumed to number its L3 domains like this
-            # host (same model); libvirt refuses the migration otherwise.
-            layout = self.realtime_host().layout
+            layout = self._destination_layout(context, dest) \
+                if request.l3_cache_kib else None
 
             def rewrite(xml):
                 return designer.rewrite_migration_xml(
@@ -248,3 +255,14 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
         return super()._live_migration_operation(
             context, instance, dest, block_migration, migrate_data, guest,
             device_names)
+
+    @staticmethod
+    def _destination_layout(context, dest):
+        """The destination's CAT layout, from the facts it published."""
+        node = objects.ComputeNode.get_first_node_by_host_for_old_compat(
+            context, dest)
+        try:
+            return cache_layout(host_facts.from_stats(node.stats))
+        except host_facts.InvalidHostFacts as e:
+            raise exception.RequestNotHonourable(
+                reason='destination %s: %s' % (dest, e))

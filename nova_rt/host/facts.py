@@ -38,8 +38,10 @@ STAT_KTHREAD_PRIO = 'nova_rt_kthread_prio'
 STAT_LATENCY_MAX_US = 'nova_rt_latency_max_us'
 STAT_CAT_L3_KIB = 'nova_rt_cat_l3_kib'
 STAT_CAT_MIN_KIB = 'nova_rt_cat_min_kib'
+STAT_CAT_DOMAINS = 'nova_rt_cat_domains'
 STAT_KEYS = (STAT_READY, STAT_KERNEL, STAT_ISOLATED_CPUS, STAT_KTHREAD_PRIO,
-             STAT_LATENCY_MAX_US, STAT_CAT_L3_KIB, STAT_CAT_MIN_KIB)
+             STAT_LATENCY_MAX_US, STAT_CAT_L3_KIB, STAT_CAT_MIN_KIB,
+             STAT_CAT_DOMAINS)
 STAT_PREFIX = 'nova_rt_'
 
 TRAIT_READY = 'CUSTOM_NOVA_RT_READY'
@@ -71,6 +73,10 @@ class HostFacts:
     # L3 KiB of one cache domain that CAT can hand out, and one way of it.
     cat_l3_kib: typing.Optional[int] = None
     cat_min_kib: typing.Optional[int] = None
+    # (L3 cache id, its CPUs) pairs: libvirt's cachetune names caches by
+    # id, and a live migration's source needs the destination's.
+    cat_domains: typing.Optional[
+        typing.Tuple[typing.Tuple[int, typing.FrozenSet[int]], ...]] = None
 
 
 def kthread_prio(profile):
@@ -87,16 +93,18 @@ def kthread_prio(profile):
 def facts_from_report(profile, report, latency_max_us=None):
     """The facts to publish for a profile and its audit ``Report``."""
     cat = profile.cat
-    l3 = min_kib = None
+    l3 = min_kib = domains = None
     if host_profile.known(cat) and cat.l3_kib and cat.ways:
         # The smallest domain bounds what an instance can get anywhere.
         l3 = min(cat.l3_kib.values())
         min_kib = l3 // cat.ways
+        domains = tuple(sorted(cat.l3_cpus.items())) or None
     return HostFacts(ready=report.ready, kernel=profile.kernel,
                      isolated_cpus=report.isolated_cpus,
                      kthread_prio=kthread_prio(profile),
                      latency_max_us=latency_max_us,
-                     cat_l3_kib=l3, cat_min_kib=min_kib)
+                     cat_l3_kib=l3, cat_min_kib=min_kib,
+                     cat_domains=domains)
 
 
 def read_latency_certificate(root, path):
@@ -133,6 +141,10 @@ def to_stats(facts):
                        (STAT_CAT_MIN_KIB, facts.cat_min_kib)):
         if value is not None:
             stats[key] = '%d' % value
+    if facts.cat_domains:
+        stats[STAT_CAT_DOMAINS] = ';'.join(
+            '%d=%s' % (cache_id, cpuset.format(cpus))
+            for cache_id, cpus in facts.cat_domains)
     return stats
 
 
@@ -167,6 +179,24 @@ def _int(stats, key, low=0, high=None):
     return value
 
 
+def _domains(stats):
+    """``0=0-5;1=6-11`` -> ((0, {0..5}), (1, {6..11})), or None."""
+    if STAT_CAT_DOMAINS not in stats:
+        return None
+    raw = str(stats[STAT_CAT_DOMAINS])
+    domains = []
+    for item in raw.split(';'):
+        cache_id, sep, cpus = item.partition('=')
+        try:
+            if not sep:
+                raise ValueError('%r is not ID=CPUS' % item)
+            domains.append((int(cache_id, 10),
+                            cpuset.parse(cpus, STAT_CAT_DOMAINS)))
+        except (ValueError, exception.InvalidCPUSet) as e:
+            raise InvalidHostFacts(STAT_CAT_DOMAINS, raw, str(e))
+    return tuple(sorted(domains))
+
+
 def from_stats(stats):
     """``HostFacts`` from compute node stats; None when the host publishes
     none (a compute host without nova-rt's driver).
@@ -193,4 +223,5 @@ def from_stats(stats):
         kthread_prio=_int(stats, STAT_KTHREAD_PRIO, 0, 99),
         latency_max_us=_int(stats, STAT_LATENCY_MAX_US, 1),
         cat_l3_kib=_int(stats, STAT_CAT_L3_KIB, 1),
-        cat_min_kib=_int(stats, STAT_CAT_MIN_KIB, 1))
+        cat_min_kib=_int(stats, STAT_CAT_MIN_KIB, 1),
+        cat_domains=_domains(stats))

@@ -46,7 +46,7 @@ RT = {'hw:cpu_realtime': 'yes', 'hw:cpu_policy': 'dedicated'}
 
 
 def host_description(nodes, cores_per_node, housekeeping, kthread_prio=50,
-                     ready=True, cat=True):
+                     ready=True, cat=True, l3_per_node=1):
     """A tuned host of ``nodes`` x ``cores_per_node`` CPUs (no SMT) whose
     CPUs outside ``housekeeping`` are isolated."""
     desc = copy.deepcopy(build.load('tuned-dual-socket'))
@@ -54,7 +54,7 @@ def host_description(nodes, cores_per_node, housekeeping, kthread_prio=50,
     hk = cpuset.format(housekeeping)
     isolated = cpuset.format(cpus - frozenset(housekeeping))
     desc['topology'] = {'nodes': nodes, 'cores_per_node': cores_per_node,
-                        'threads': 1}
+                        'threads': 1, 'l3_per_node': l3_per_node}
     desc['cmdline'] = (
         'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro skew_tick=1 tsc=reliable '
         'nosoftlockup isolcpus=managed_irq,domain,%(iso)s nohz=on '
@@ -102,6 +102,8 @@ class RealtimeDriverTestBase(base.ServersTestBase):
         self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Connection.defineXML', define))
         self.trees = self.useFixture(fixtures.TempDir()).path
+        # hostname -> CPUs per L3 cache domain (cache id = CPU // this)
+        self.l3_size = {}
 
     def _setup_scheduler_service(self):
         self.flags(available_filters=[
@@ -119,6 +121,8 @@ class RealtimeDriverTestBase(base.ServersTestBase):
         desc = host_description(nodes, cores_per_node, housekeeping,
                                 **desc_kwargs)
         root = build.build(desc, os.path.join(self.trees, hostname))
+        self.l3_size[hostname] = cores_per_node // desc['topology'].get(
+            'l3_per_node', 1)
         self.flags(host_root=root, group='nova_rt')
         self.flags(cpu_dedicated_set=desc['nova_conf']['cpu_dedicated_set'],
                    cpu_shared_set=desc['nova_conf']['cpu_shared_set'],

@@ -74,8 +74,8 @@ class RealtimeDomainMixin(object):
         self.assertEqual(expected, [(e.tag, dict(e.attrib)) for e in tune])
         if cache_kib:
             rt_cpus = {pins[v] for v in request.realtime_vcpus}
-            # CAT domains are the NUMA nodes of these hosts (6 CPUs each).
-            ids = sorted({cpu // 6 for cpu in rt_cpus})
+            size = self.l3_size[server['OS-EXT-SRV-ATTR:host']]
+            ids = sorted({cpu // size for cpu in rt_cpus})
             self.assertEqual(
                 [{'id': str(i), 'level': '3', 'type': 'both',
                   'size': str(cache_kib), 'unit': 'KiB'} for i in ids],
@@ -306,9 +306,12 @@ class LifecycleTest(RealtimeDomainMixin, base.LibvirtMigrationMixin,
         self.useFixture(fixtures.MockPatch(
             'nova.virt.libvirt.driver.LibvirtDriver'
             '.migrate_disk_and_power_off', return_value='{}'))
-        for name in ('rt1', 'rt2'):
+        # Two L3 domains per node on rt2: a migration must re-derive the
+        # cache ids for where the instance lands.
+        for name, l3_per_node in (('rt1', 1), ('rt2', 2)):
             self.start_realtime_compute(name, nodes=2, cores_per_node=6,
-                                        housekeeping={0, 6})
+                                        housekeeping={0, 6},
+                                        l3_per_node=l3_per_node)
         self.server = self.boot(**self.FLAVOR)
         self.src = self.computes[self.server['OS-EXT-SRV-ATTR:host']]
         self.dest = self.computes[
@@ -376,7 +379,12 @@ class LifecycleTest(RealtimeDomainMixin, base.LibvirtMigrationMixin,
              for e in doc.findall('cputune/vcpupin')})
         self.assertEqual({'scheduler': 'fifo', 'priority': '4'},
                          dict(doc.find('cputune/emulatorsched').attrib))
-        self.assertEqual(1, len(doc.findall('cputune/cachetune')))
+        size = self.l3_size[self.dest.host]
+        self.assertEqual(
+            [{'id': str(i), 'level': '3', 'type': 'both', 'size': '2560',
+              'unit': 'KiB'} for i in sorted({pins[v] // size
+                                              for v in (1, 2, 3)})],
+            [dict(c.attrib) for c in doc.findall('cputune/cachetune/cache')])
 
     def test_evacuate(self):
         source = self.src.host

@@ -71,7 +71,10 @@ class TestFacts(base.TestCase):
                            ('nova_rt_kthread_prio', '100'),
                            ('nova_rt_kthread_prio', 'two'),
                            ('nova_rt_latency_max_us', '0'),
-                           ('nova_rt_cat_l3_kib', '-1')):
+                           ('nova_rt_cat_l3_kib', '-1'),
+                           ('nova_rt_cat_domains', '0-5'),
+                           ('nova_rt_cat_domains', 'a=0-5'),
+                           ('nova_rt_cat_domains', '0=0-5;1=6-x')):
             e = self.assertRaises(facts.InvalidHostFacts, facts.from_stats,
                                   dict(good, **{key: value}))
             self.assertEqual(key, e.key)
@@ -86,9 +89,15 @@ class TestFacts(base.TestCase):
            prio=st.none() | st.integers(0, 99),
            latency=st.none() | st.integers(1, 10 ** 6),
            l3=st.none() | st.integers(1, 1 << 20),
-           way=st.none() | st.integers(1, 1 << 16))
-    def test_round_trip(self, ready, kernel, cpus, prio, latency, l3, way):
-        f = facts.HostFacts(ready, kernel, cpus, prio, latency, l3, way)
+           way=st.none() | st.integers(1, 1 << 16),
+           domains=st.none() | st.dictionaries(
+               st.integers(0, 63), st.frozensets(st.integers(0, 511),
+                                                 min_size=1),
+               min_size=1).map(lambda d: tuple(sorted(d.items()))))
+    def test_round_trip(self, ready, kernel, cpus, prio, latency, l3, way,
+                        domains):
+        f = facts.HostFacts(ready, kernel, cpus, prio, latency, l3, way,
+                            domains)
         stats = facts.to_stats(f)
         self.assertTrue(all(isinstance(v, str) for v in stats.values()))
         self.assertEqual(f, facts.from_stats(stats))
