@@ -98,9 +98,9 @@ class RealtimeExtraSpecsTest(integrated_helpers._IntegratedTestBase):
         self.assertEqual(400, e.response.status_code)
         self.assertIn('rt:vcpu_priority', e.response.text)
 
-    def test_bad_value_in_new_flavor_is_a_400(self):
-        # Extra specs can also arrive with the flavor create request; the
-        # whole request is refused and nothing is half-stored.
+    def test_one_bad_value_stores_nothing(self):
+        # A request with one good and one bad key is refused whole:
+        # nothing is half-stored.
         e = self.assertRaises(
             api_client.OpenStackApiException,
             self.admin_api.post_extra_spec, self.flavor_id,
