@@ -46,31 +46,46 @@ MAX_EXTRA_LENGTH = 512
 MAX_TOTAL_LENGTH = 1536
 
 
+def split_tokens(value, max_length):
+    """Split a kernel argument string, refusing anything outside the
+    grammar: ``key`` or ``key=value`` tokens of ``[A-Za-z0-9_.,=:/+-]``,
+    separated by spaces. The one grammar for the flavor key (host side) and
+    the OEM strings ``nova-rt-guest`` reads back (guest side).
+
+    :returns: a tuple of tokens
+    :raises: ValueError with the reason
+    """
+    if not isinstance(value, str):
+        raise ValueError('%r is not a string' % (value,))
+    if len(value) > max_length:
+        raise ValueError('%d characters; at most %d' % (len(value),
+                                                        max_length))
+    if not _ALLOWED.fullmatch(value):
+        bad = sorted({c for c in value if not _ALLOWED.fullmatch(c)})
+        raise ValueError(
+            'character(s) %s not allowed; only letters, digits, spaces and '
+            '_ . , = : / + -' % ' '.join(repr(c) for c in bad))
+    tokens = tuple(t for t in value.split(' ') if t)
+    if not tokens:
+        raise ValueError('no argument given')
+    for token in tokens:
+        if not _TOKEN.fullmatch(token):
+            raise ValueError('%r is not key or key=value (a key starts with '
+                             'a letter, digit or _)' % token)
+    return tokens
+
+
 def parse_extra(value):
     """Parse ``rt:guest_kernel_args`` with its strict grammar.
 
     :returns: a tuple of tokens
     :raises: InvalidGuestKernelArgs naming what was wrong
     """
-    if not isinstance(value, str):
-        raise exception.InvalidGuestKernelArgs('%r is not a string' % (value,))
-    if len(value) > MAX_EXTRA_LENGTH:
-        raise exception.InvalidGuestKernelArgs(
-            '%d characters; at most %d' % (len(value), MAX_EXTRA_LENGTH))
-    if not _ALLOWED.fullmatch(value):
-        bad = sorted({c for c in value if not _ALLOWED.fullmatch(c)})
-        raise exception.InvalidGuestKernelArgs(
-            'character(s) %s not allowed; only letters, digits, spaces and '
-            '_ . , = : / + -' % ' '.join(repr(c) for c in bad))
-    tokens = tuple(value.split(' '))
-    tokens = tuple(t for t in tokens if t)
-    if not tokens:
-        raise exception.InvalidGuestKernelArgs('no argument given')
+    try:
+        tokens = split_tokens(value, MAX_EXTRA_LENGTH)
+    except ValueError as e:
+        raise exception.InvalidGuestKernelArgs(str(e))
     for token in tokens:
-        if not _TOKEN.fullmatch(token):
-            raise exception.InvalidGuestKernelArgs(
-                '%r is not key or key=value (a key starts with a letter, '
-                'digit or _)' % token)
         key = token.split('=', 1)[0]
         if key in DERIVED_KEYS:
             raise exception.InvalidGuestKernelArgs(

@@ -173,21 +173,10 @@ def parse_args(value, what):
 
     :raises: GuestError naming ``what``
     """
-    if len(value) > guest_args.MAX_TOTAL_LENGTH:
-        raise GuestError(reason='%s: %d characters; at most %d'
-                         % (what, len(value), guest_args.MAX_TOTAL_LENGTH))
-    if not guest_args._ALLOWED.fullmatch(value):
-        bad = sorted({c for c in value
-                      if not guest_args._ALLOWED.fullmatch(c)})
-        raise GuestError(reason='%s: refused: character(s) %s not allowed'
-                         % (what, ' '.join(repr(c) for c in bad)))
-    tokens = tuple(t for t in value.split(' ') if t)
-    if not tokens:
-        raise GuestError(reason='%s: no kernel argument' % what)
-    for token in tokens:
-        if not guest_args._TOKEN.fullmatch(token):
-            raise GuestError(reason='%s: refused: %r is not key or key=value'
-                             % (what, token))
+    try:
+        tokens = guest_args.split_tokens(value, guest_args.MAX_TOTAL_LENGTH)
+    except ValueError as e:
+        raise GuestError(reason='%s: refused: %s' % (what, e))
     for key in guest_args.DERIVED_KEYS:
         if len([t for t in tokens if _key(t) == key]) > 1:
             raise GuestError(reason='%s: refused: %r given twice'
