@@ -41,8 +41,8 @@ class CacheLayout:
     cache_of_cpu: typing.Mapping[int, int]
     # KiB of one cache way: allocations are whole ways
     way_kib: int
-    # L3 cache id -> KiB
-    size_kib: typing.Mapping[int, int]
+    # KiB every L3 domain can hand out (the smallest domain's size)
+    domain_kib: int
 
 
 def vcpu_pins(cputune):
@@ -116,12 +116,12 @@ def cache_tune(request, rt_cpus, layout):
             % cpuset.format(unknown))
     caches = []
     for cache_id in sorted({layout.cache_of_cpu[cpu] for cpu in rt_cpus}):
-        if size > layout.size_kib.get(cache_id, 0):
+        if size > layout.domain_kib:
             raise exception.RequestNotHonourable(
                 reason='rt:l3_cache_kib=%d needs %d KiB of L3 cache %d, '
                        'which has %d KiB' % (request.l3_cache_kib, size,
                                              cache_id,
-                                             layout.size_kib.get(cache_id, 0)))
+                                             layout.domain_kib))
         caches.append(libvirt_config.CacheTuneCache(cache_id, size))
     return libvirt_config.CacheTune(request.realtime_vcpus, caches)
 

@@ -80,11 +80,9 @@ def cache_layout(facts):
         return None
     cache_of_cpu = {cpu: cache_id for cache_id, cpus in facts.cat_domains
                     for cpu in cpus}
-    # Every domain offers at least the smallest one's size.
     return designer.CacheLayout(
         cache_of_cpu=cache_of_cpu, way_kib=facts.cat_min_kib,
-        size_kib={cache_id: facts.cat_l3_kib
-                  for cache_id, _ in facts.cat_domains})
+        domain_kib=facts.cat_l3_kib)
 
 
 class _HostState:

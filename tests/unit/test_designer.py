@@ -76,7 +76,7 @@ def nova_guest(pins=None, emulator=(4,), virt_type='kvm', kernel=None,
 
 LAYOUT = designer.CacheLayout(
     cache_of_cpu={cpu: 0 if cpu < 8 else 1 for cpu in range(16)},
-    way_kib=1024, size_kib={0: 11264, 1: 11264})
+    way_kib=1024, domain_kib=11264)
 
 
 def xml(guest):
