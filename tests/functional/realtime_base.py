@@ -20,7 +20,6 @@ XMLDesc() drops the elements nova-rt adds.
 import copy
 import json
 import os
-import shutil
 import warnings
 
 import fixtures
@@ -199,10 +198,6 @@ class RealtimeDriverTestBase(base.ServersTestBase):
             f.write(self.defined[server['id']][-1])
         with open(os.path.join(DOMAIN_DIR, name + '.json'), 'w') as f:
             json.dump(expectations, f, indent=2, sort_keys=True)
-
-
-def clear_domain_dir():
-    shutil.rmtree(DOMAIN_DIR, ignore_errors=True)
 
 
 def element_dict(element):
