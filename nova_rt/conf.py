@@ -119,6 +119,24 @@ each with multiplier 1.0) for real-time requests only: the weigher gives
 every host 0 for other requests. benchmarks/scheduler.py measures the
 packing it gives.
 """),
+    cfg.BoolOpt(
+        'lab_mode',
+        default=False,
+        help="""
+TEST AND CI CLOUDS ONLY. Lets real-time flavors land on compute hosts that
+are not ready for real-time work (no isolated CPUs, no PREEMPT_RT kernel),
+so a lab or CI cloud runs the whole real-time path: scheduling, pinning,
+``vcpusched``, guest arguments. It gives no latency guarantee at all.
+
+It takes effect only when it is set on both sides: on a compute host it
+marks the host as a lab host (stat ``nova_rt_lab_mode``, trait
+``CUSTOM_NOVA_RT_LAB``, a warning at every audit) while its published facts
+stay what the audit found (``nova_rt_ready`` false, no
+``CUSTOM_NOVA_RT_READY``); on the scheduler it lets real-time requests use
+the ``[compute] cpu_dedicated_set`` of such lab hosts in place of isolated
+CPUs. A host that is ready never becomes a lab host, and a production
+scheduler (default false) never places a real-time instance on one.
+"""),
     cfg.StrOpt(
         'host_root',
         default='/',

@@ -151,8 +151,15 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
                 vcpu_priority=CONF.nova_rt.default_vcpu_priority)
             latency = host_facts.read_latency_certificate(
                 root, CONF.nova_rt.latency_certificate)
-            facts = host_facts.facts_from_report(profile, report, latency)
+            facts = host_facts.facts_from_report(
+                profile, report, latency, lab=CONF.nova_rt.lab_mode)
             self._rt_host = _HostState(profile, report, facts, now)
+        if facts.lab:
+            LOG.warning('nova-rt: LAB MODE ([nova_rt] lab_mode): this host '
+                        'is NOT ready for real-time instances and a lab '
+                        'scheduler places them here anyway, on %s, with no '
+                        'latency guarantee. Never on a production host.',
+                        cpuset.format(self._dedicated_cpus() or ()))
         if current is None or current.facts.ready != facts.ready:
             if facts.ready:
                 LOG.warning('nova-rt: this host is now ready for real-time '
@@ -200,8 +207,10 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
               block_device_info=None, power_on=True, accel_info=None):
         request = self._realtime_request(instance, image_meta)
         if request is not None:
-            found = fitting.facts_verdict(request,
-                                          self.realtime_host().facts)
+            facts = self.realtime_host().facts
+            if CONF.nova_rt.lab_mode:
+                facts = fitting.lab_facts(facts, self._dedicated_cpus() or ())
+            found = fitting.facts_verdict(request, facts)
             if not found:
                 # Before any disk or domain exists. Nova reschedules on this
                 # error but keeps its reason only in logs, so the fault that

@@ -181,6 +181,20 @@ def _l3_needed(request, facts):
     return want
 
 
+def lab_facts(facts, cpus):
+    """The facts a lab scheduler and compute decide on for a lab host.
+
+    A host in ``[nova_rt] lab_mode`` is not ready and publishes that; when
+    the deciding side is in lab mode too, its ``cpus`` (the host's
+    ``[compute] cpu_dedicated_set``) stand in for isolated CPUs. The result
+    is never published: other facts are kept as the audit found them.
+    """
+    if facts is None or not facts.lab or facts.ready:
+        return facts
+    return dataclasses.replace(facts, ready=True,
+                               isolated_cpus=frozenset(cpus))
+
+
 def facts_verdict(request, facts):
     """The rules a host's facts alone decide, for a real-time request.
 

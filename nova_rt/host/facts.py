@@ -39,15 +39,18 @@ STAT_LATENCY_MAX_US = 'nova_rt_latency_max_us'
 STAT_CAT_L3_KIB = 'nova_rt_cat_l3_kib'
 STAT_CAT_MIN_KIB = 'nova_rt_cat_min_kib'
 STAT_CAT_DOMAINS = 'nova_rt_cat_domains'
+# Present ('true') only on a host in [nova_rt] lab_mode that is not ready.
+STAT_LAB = 'nova_rt_lab_mode'
 STAT_KEYS = (STAT_READY, STAT_KERNEL, STAT_ISOLATED_CPUS, STAT_KTHREAD_PRIO,
              STAT_LATENCY_MAX_US, STAT_CAT_L3_KIB, STAT_CAT_MIN_KIB,
-             STAT_CAT_DOMAINS)
+             STAT_CAT_DOMAINS, STAT_LAB)
 STAT_PREFIX = 'nova_rt_'
 
 TRAIT_READY = 'CUSTOM_NOVA_RT_READY'
 TRAIT_PREEMPT_RT = 'CUSTOM_NOVA_RT_PREEMPT_RT'
 TRAIT_CAT = 'CUSTOM_NOVA_RT_CAT'
-TRAITS = (TRAIT_READY, TRAIT_PREEMPT_RT, TRAIT_CAT)
+TRAIT_LAB = 'CUSTOM_NOVA_RT_LAB'
+TRAITS = (TRAIT_READY, TRAIT_PREEMPT_RT, TRAIT_CAT, TRAIT_LAB)
 
 KERNELS = (host_profile.KERNEL_PREEMPT_RT, host_profile.KERNEL_PREEMPT,
            host_profile.KERNEL_NONE)
@@ -77,6 +80,9 @@ class HostFacts:
     # id, and a live migration's source needs the destination's.
     cat_domains: typing.Optional[
         typing.Tuple[typing.Tuple[int, typing.FrozenSet[int]], ...]] = None
+    # A host that is not ready but lets a lab scheduler use its dedicated
+    # CPUs ([nova_rt] lab_mode); the other facts stay what the audit found.
+    lab: bool = False
 
 
 def kthread_prio(profile):
@@ -90,8 +96,12 @@ def kthread_prio(profile):
     return min(t.priority if t.is_rt else 0 for t in bound)
 
 
-def facts_from_report(profile, report, latency_max_us=None):
-    """The facts to publish for a profile and its audit ``Report``."""
+def facts_from_report(profile, report, latency_max_us=None, lab=False):
+    """The facts to publish for a profile and its audit ``Report``.
+
+    ``lab`` (``[nova_rt] lab_mode``) marks a host that is not ready as a lab
+    host; a ready host is never one.
+    """
     cat = profile.cat
     l3 = min_kib = domains = None
     if host_profile.known(cat) and cat.l3_kib and cat.ways:
@@ -104,7 +114,8 @@ def facts_from_report(profile, report, latency_max_us=None):
                      kthread_prio=kthread_prio(profile),
                      latency_max_us=latency_max_us,
                      cat_l3_kib=l3, cat_min_kib=min_kib,
-                     cat_domains=domains)
+                     cat_domains=domains,
+                     lab=bool(lab) and not report.ready)
 
 
 def read_latency_certificate(root, path):
@@ -141,6 +152,8 @@ def to_stats(facts):
                        (STAT_CAT_MIN_KIB, facts.cat_min_kib)):
         if value is not None:
             stats[key] = '%d' % value
+    if facts.lab:
+        stats[STAT_LAB] = 'true'
     if facts.cat_domains:
         stats[STAT_CAT_DOMAINS] = ';'.join(
             '%d=%s' % (cache_id, cpuset.format(cpus))
@@ -156,6 +169,8 @@ def to_traits(facts):
         traits.add(TRAIT_PREEMPT_RT)
     if facts.cat_l3_kib:
         traits.add(TRAIT_CAT)
+    if facts.lab:
+        traits.add(TRAIT_LAB)
     return frozenset(traits)
 
 
@@ -224,4 +239,17 @@ def from_stats(stats):
         latency_max_us=_int(stats, STAT_LATENCY_MAX_US, 1),
         cat_l3_kib=_int(stats, STAT_CAT_L3_KIB, 1),
         cat_min_kib=_int(stats, STAT_CAT_MIN_KIB, 1),
-        cat_domains=_domains(stats))
+        cat_domains=_domains(stats),
+        lab=_lab(stats, ready == 'true'))
+
+
+def _lab(stats, ready):
+    if STAT_LAB not in stats:
+        return False
+    raw = str(stats[STAT_LAB]).strip()
+    if raw != 'true':
+        raise InvalidHostFacts(STAT_LAB, raw, "only 'true' is published")
+    if ready:
+        raise InvalidHostFacts(STAT_LAB, raw, 'a ready host is never a lab '
+                               'host')
+    return True

@@ -114,10 +114,15 @@ def host_view(host_state):
     stats = getattr(host_state, 'stats', None) or {}
     topology = host_state.numa_topology
     key = (host_state.host, host_state.nodename)
+    lab = CONF.nova_rt.lab_mode
     cached = _hosts.get(key)
-    if cached is not None and cached[0] is stats and cached[1] is topology:
-        return cached[2]
+    if cached is not None and cached[0] is stats and \
+            cached[1] is topology and cached[2] == lab:
+        return cached[3]
     facts, error = _facts(stats)
+    if facts is not None and facts.lab and lab and topology:
+        facts = fitting.lab_facts(facts, frozenset().union(
+            *(cell.pcpuset for cell in topology.cells)))
     cap = None
     if facts is not None and facts.ready and topology:
         cap = fitting.capacity(facts, (
@@ -126,15 +131,20 @@ def host_view(host_state):
     view = HostView(facts, cap, error)
     if len(_hosts) >= MAX_HOSTS:
         _hosts.clear()
-    _hosts[key] = (stats, topology, view)
+    _hosts[key] = (stats, topology, lab, view)
     return view
 
 
 def verdict(host_state, the_ask):
     """HostState + Ask -> fitting.Verdict."""
-    if the_ask.error is not None:
-        return fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
     view = host_view(host_state)
+    if the_ask.error is not None:
+        # A filter cannot tell the user why (a bare NoValidHost): a host
+        # running nova-rt's driver fails the build with this reason as the
+        # instance fault, before anything is created.
+        if view.facts is not None:
+            return fitting.PASS
+        return fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
     if view.error is not None and the_ask.request is not None:
         return fitting.Verdict(fitting.NOT_READY, view.error)
     group = CONF.nova_rt

@@ -19,6 +19,11 @@ enough free isolated CPUs on the NUMA cells the guest needs. The CPU check
 is a cheap, exact count that rejects only impossible hosts: place it before
 NUMATopologyFilter, which still computes the pinning. With ``[nova_rt]
 dedicate_hosts`` non-real-time requests are kept off ready hosts.
+
+A flavor that can never be real-time passes only hosts running nova-rt's
+driver, which fails the build with the reason as the instance fault (a
+filter can only say NoValidHost). With ``[nova_rt] lab_mode`` the dedicated
+CPUs of lab hosts stand in for isolated ones (design.rst, "Lab mode").
 """
 
 import collections
@@ -48,6 +53,11 @@ class RealtimeFilter(filters.BaseHostFilter):
             yield from filter_obj_list
             return
         the_ask = scheduler.ask(spec_obj)
+        if the_ask.error is not None:
+            LOG.warning('Invalid real-time flavor: %s; only hosts running '
+                        "nova-rt's driver pass, which fails the build with "
+                        'this reason', the_ask.error,
+                        instance_uuid=spec_obj.instance_uuid)
         rejected = collections.Counter()
         total = 0
         for host_state in filter_obj_list:

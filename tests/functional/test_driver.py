@@ -259,6 +259,19 @@ class RefusalTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
         self.assertIn('host is not ready for real-time guests', messages)
         self.assertNotIn(server['id'], self.defined)
 
+    def test_never_realtime_flavor_errors_with_reason(self):
+        # rt: keys without hw:cpu_realtime: nova-api stores it (extra-spec
+        # validators see one key at a time); the build fails before
+        # anything is created, with nova-rt's reason, not NoValidHost.
+        flavor = self._create_flavor(vcpu=2, memory_mb=1024, extra_spec={
+            'hw:cpu_policy': 'dedicated', 'rt:vcpu_priority': '10'})
+        server = self._create_server(flavor_id=flavor, networks='none',
+                                     expected_state='ERROR')
+        self.assertIn('nova-rt: invalid real-time flavor',
+                      server['fault']['message'])
+        self.assertIn('hw:cpu_realtime', server['fault']['message'])
+        self.assertNotIn(server['id'], self.defined)
+
 
 class DriverWithoutFilterTest(RealtimeDomainMixin,
                               rb.RealtimeDriverTestBase):

@@ -154,14 +154,23 @@ class RealtimeSchedulingTest(base.ServersTestBase):
                       'isolated_cpus=1, latency=1, not_ready=2',
                       self.stdlog.logger.output)
 
-    def test_invalid_flavor_is_no_valid_host(self):
+    def test_invalid_flavor_goes_only_to_hosts_with_nova_rt(self):
         # nova-api refuses this flavor at 2.86+ (our validators); older
-        # microversions store it, and the scheduler must not raise.
+        # microversions store it, and the scheduler must not raise. A
+        # filter can only say NoValidHost, so it lets the request through
+        # to hosts whose nova-rt driver fails the build with the reason
+        # (test_driver.RefusalTest); here the computes run upstream's
+        # driver with nova-rt's facts, so the server boots, never on the
+        # host without nova-rt.
         self.api.microversion = '2.85'
         self.admin_api.microversion = '2.85'
         flavor_id = self.flavor(4, **{'rt:vcpu_priority': '60'})
-        self.no_valid_host(flavor_id)
-        self.assertIn('invalid_request=4', self.stdlog.logger.output)
+        for _ in range(3):
+            server = self._create_server(flavor_id=flavor_id,
+                                         networks='none')
+            self.assertNotEqual('plain', self.host_of(server))
+        self.assertIn('Invalid real-time flavor', self.stdlog.logger.output)
+        self.assertIn('invalid_request=1', self.stdlog.logger.output)
 
     def test_plain_flavors_kept_off_ready_hosts_only_when_dedicated(self):
         plain = self._create_flavor(vcpu=1, memory_mb=512)

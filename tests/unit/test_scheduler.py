@@ -182,11 +182,17 @@ class FilterRulesTest(Base):
         self.assertEqual(fitting.ISOLATED_CPUS, self.reason(
             state, spec(4, hw__cpu_thread_policy='isolate')))
 
-    def test_invalid_flavor_rejects_every_host_without_raising(self):
+    def test_invalid_flavor_goes_only_to_nova_rt_hosts(self):
+        # A filter can only say NoValidHost; nova-rt's driver fails the
+        # build with the reason as the instance fault. A host without
+        # nova-rt's driver would boot it as an ordinary guest: rejected.
         s = spec(rt__vcpu_priority='99')
-        hosts = [host('a'), host('b')]
-        self.assertEqual([], list(self.filter.filter_all(hosts, s)))
-        self.assertEqual(fitting.INVALID_REQUEST, self.reason(hosts[0], s))
+        not_ready = host('b', ready=False)
+        plain = host('plain')
+        plain.stats = {}
+        hosts = [host('a'), not_ready, plain]
+        self.assertEqual(hosts[:2], list(self.filter.filter_all(hosts, s)))
+        self.assertEqual(fitting.INVALID_REQUEST, self.reason(plain, s))
 
     def test_dedicate_hosts(self):
         ready, other = host('ready'), host('other', ready=False)
