@@ -1,21 +1,46 @@
 #!/bin/bash
 # devstack plugin for nova-rt: installs the package on every node and writes
 # the nova.conf of doc/source/deploy.rst ("Deploying it" of the contract).
+#
+# Phases: install, post-config (nova.conf and nova-cpu.conf), extra (the
+# example flavor, the host audit in the log), test-config (tempest options
+# of nova_rt_tempest_plugin); clean uninstalls.
 
 function install_nova_rt {
-    setup_develop "$NOVA_RT_DIR"
+    # Not in develop mode: nova imports compute_driver from nova.virt, and
+    # only an installed nova-rt puts its shim (nova/virt/nova_rt) inside
+    # the installed nova package.
+    setup_install "$NOVA_RT_DIR"
+}
+
+# The compute's settings, in one config file.
+function configure_nova_rt_compute {
+    local conf=$1
+    iniset "$conf" DEFAULT compute_driver nova_rt.driver.RealtimeLibvirtDriver
+    iniset "$conf" nova_rt require_preempt_rt "$NOVA_RT_REQUIRE_PREEMPT_RT"
+    iniset "$conf" nova_rt lab_mode "$NOVA_RT_LAB_MODE"
+    if [[ -n "$NOVA_RT_CPU_DEDICATED_SET" ]]; then
+        iniset "$conf" compute cpu_dedicated_set "$NOVA_RT_CPU_DEDICATED_SET"
+    fi
+    if [[ -n "$NOVA_RT_CPU_SHARED_SET" ]]; then
+        iniset "$conf" compute cpu_shared_set "$NOVA_RT_CPU_SHARED_SET"
+    else
+        inidelete "$conf" compute cpu_shared_set
+    fi
 }
 
 function configure_nova_rt {
     iniset "$NOVA_CONF" nova_rt require_preempt_rt "$NOVA_RT_REQUIRE_PREEMPT_RT"
+    iniset "$NOVA_CONF" nova_rt lab_mode "$NOVA_RT_LAB_MODE"
 
     if is_service_enabled n-cpu && [[ "$NOVA_RT_ENABLE_DRIVER" == "True" ]]; then
-        local cpu_conf=$NOVA_CONF
+        # devstack's start_nova_compute copies nova.conf over nova-cpu.conf
+        # on every stack: nova.conf carries the compute's settings too, so
+        # they survive a re-stack; nova-cpu.conf gets them when it exists.
+        configure_nova_rt_compute "$NOVA_CONF"
         if [[ -n "${NOVA_CPU_CONF:-}" && -f "$NOVA_CPU_CONF" ]]; then
-            cpu_conf=$NOVA_CPU_CONF
+            configure_nova_rt_compute "$NOVA_CPU_CONF"
         fi
-        iniset "$cpu_conf" DEFAULT compute_driver nova_rt.driver.RealtimeLibvirtDriver
-        iniset "$cpu_conf" nova_rt require_preempt_rt "$NOVA_RT_REQUIRE_PREEMPT_RT"
     fi
 
     if is_service_enabled n-sch && [[ "$NOVA_RT_ENABLE_SCHEDULER" == "True" ]]; then
@@ -43,9 +68,21 @@ function configure_nova_rt {
     fi
 }
 
+function configure_nova_rt_tempest {
+    iniset "$TEMPEST_CONFIG" service_available nova_rt True
+    iniset "$TEMPEST_CONFIG" nova_rt host_access "$NOVA_RT_TEMPEST_HOST_ACCESS"
+    iniset "$TEMPEST_CONFIG" nova_rt dedicated_cpus "$NOVA_RT_CPU_DEDICATED_SET"
+    iniset "$TEMPEST_CONFIG" nova_rt lab_mode "$NOVA_RT_LAB_MODE"
+    if [[ "$NOVA_RT_TEMPEST_HOST_ACCESS" == "ssh" ]]; then
+        iniset "$TEMPEST_CONFIG" nova_rt ssh_user "$NOVA_RT_TEMPEST_SSH_USER"
+        iniset "$TEMPEST_CONFIG" nova_rt ssh_key_file "$NOVA_RT_TEMPEST_SSH_KEY"
+        iniset "$TEMPEST_CONFIG" nova_rt ssh_hosts "$NOVA_RT_TEMPEST_SSH_HOSTS"
+    fi
+}
+
 function create_nova_rt_flavor {
-    if ! openstack --os-cloud devstack-admin flavor show rt.small >/dev/null 2>&1; then
-        openstack --os-cloud devstack-admin flavor create rt.small \
+    if ! openstack --os-cloud "$NOVA_RT_ADMIN_CLOUD" flavor show rt.small >/dev/null 2>&1; then
+        openstack --os-cloud "$NOVA_RT_ADMIN_CLOUD" flavor create rt.small \
             --vcpus 2 --ram 512 --disk 1 \
             --property hw:cpu_policy=dedicated \
             --property hw:cpu_realtime=yes \
@@ -73,7 +110,13 @@ if [[ "$1" == "stack" ]]; then
             if is_service_enabled n-cpu; then
                 # Record the audit in the devstack log; not-ready is
                 # expected on a CI VM and must not fail the stack.
-                nova-rt host check --config-file "$NOVA_CONF" || true
+                nova-rt host check --config-file "${NOVA_CPU_CONF:-$NOVA_CONF}" || true
+            fi
+            ;;
+        test-config)
+            if is_service_enabled tempest; then
+                echo_summary "Configuring tempest for nova-rt"
+                configure_nova_rt_tempest
             fi
             ;;
     esac

@@ -9,101 +9,330 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The devstack plugin writes the nova.conf of the deployment guide.
+"""The devstack plugin, run for real against real config files.
 
-devstack's own functions are replaced by small bash stand-ins that record
-what the plugin asks for, so the plugin's logic runs for real.
+devstack's functions come from tools/cloudlib/devstack-compat.sh over the
+ini tool tools/cloudlib/ini.py (tested here first), the same layer
+tools/cloud runs the plugin's phases with. Only package installation is
+recorded instead of run.
 """
 
 import os
 import subprocess
+import sys
 import tempfile
 
 import testtools
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, 'tools', 'cloudlib'))
+import ini  # noqa: E402
 
-STUBS = r'''
-DEST=/opt/stack
-NOVA_CONF=/etc/nova/nova.conf
-trueorfalse() { local default=$1 var=$2; echo "${!var:-$default}"; }
-is_service_enabled() {
-    local s; for s in "$@"; do [[ ",$SERVICES," == *",$s,"* ]] && return 0; done
-    return 1
-}
-iniset() { echo "iniset $1 [$2] $3 = $4" >> "$LOG"; }
-iniadd() { echo "iniadd $1 [$2] $3 = $4" >> "$LOG"; }
-iniget() { echo "$EXISTING_FILTERS"; }
-setup_develop() { echo "setup_develop $1" >> "$LOG"; }
-echo_summary() { :; }
+COMPAT = os.path.join(TOP, 'tools', 'cloudlib', 'devstack-compat.sh')
+
+SAMPLE = '''# a comment kept as it is
+[DEFAULT]
+debug = true
+
+[filter_scheduler]
+available_filters = nova.scheduler.filters.all_filters
+enabled_filters = ComputeFilter,NUMATopologyFilter
 '''
 
 
-class PluginTest(testtools.TestCase):
+class TmpDir(testtools.TestCase):
 
-    def run_plugin(self, phase, services='n-api,n-sch,n-cpu', filters='',
-                   **env):
-        log = tempfile.NamedTemporaryFile(delete=False)
-        log.close()
-        self.addCleanup(os.unlink, log.name)
-        script = STUBS + '\nsource %s/devstack/settings\nsource ' \
-            '%s/devstack/plugin.sh stack %s\n' % (TOP, TOP, phase)
-        environ = dict(os.environ, LOG=log.name, SERVICES=services,
-                       EXISTING_FILTERS=filters, **env)
-        subprocess.run(['bash', '-c', script], check=True, env=environ,
-                       timeout=60)
-        with open(log.name) as f:
-            return f.read().splitlines()
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(subprocess.run, ['rm', '-rf', self.dir])
+
+    def path(self, name, content=None):
+        path = os.path.join(self.dir, name)
+        if content is not None:
+            with open(path, 'w') as f:
+                f.write(content)
+        return path
+
+    def text(self, name):
+        with open(self.path(name)) as f:
+            return f.read()
+
+
+class IniToolTest(TmpDir):
+
+    def test_set_replaces_in_its_section_and_keeps_the_rest(self):
+        f = self.path('a.conf', SAMPLE)
+        ini.set_value(f, 'DEFAULT', 'debug', 'false')
+        text = self.text('a.conf')
+        self.assertIn('# a comment kept as it is\n[DEFAULT]\ndebug = false\n',
+                      text)
+        self.assertIn('enabled_filters = ComputeFilter,NUMATopologyFilter',
+                      text)
+
+    def test_set_creates_file_section_and_option(self):
+        f = self.path('new.conf')
+        ini.set_value(f, 'nova_rt', 'lab_mode', 'True')
+        ini.set_value(f, 'compute', 'cpu_dedicated_set', '0-1')
+        ini.set_value(f, 'nova_rt', 'require_preempt_rt', 'False')
+        self.assertEqual('[nova_rt]\nlab_mode = True\n'
+                         'require_preempt_rt = False\n\n[compute]\n'
+                         'cpu_dedicated_set = 0-1\n', self.text('new.conf'))
+
+    def test_set_leaves_one_line_of_a_multi_valued_option(self):
+        f = self.path('a.conf', SAMPLE)
+        ini.add_values(f, 'filter_scheduler', 'available_filters', ['x.Y'])
+        ini.set_value(f, 'filter_scheduler', 'available_filters', 'z.W')
+        self.assertEqual(['z.W'], ini.get_all(f, 'filter_scheduler',
+                                              'available_filters'))
+
+    def test_add_keeps_values_and_adds_each_once(self):
+        f = self.path('a.conf', SAMPLE)
+        for _ in range(2):
+            ini.add_values(f, 'filter_scheduler', 'available_filters',
+                           ['nova_rt.scheduler.filters.RealtimeFilter'])
+        self.assertEqual(['nova.scheduler.filters.all_filters',
+                          'nova_rt.scheduler.filters.RealtimeFilter'],
+                         ini.get_all(f, 'filter_scheduler',
+                                     'available_filters'))
+        # Added right after the option's other lines, in its section.
+        lines = self.text('a.conf').splitlines()
+        at = lines.index('available_filters = '
+                         'nova_rt.scheduler.filters.RealtimeFilter')
+        self.assertEqual('available_filters = '
+                         'nova.scheduler.filters.all_filters', lines[at - 1])
+
+    def test_same_option_in_other_sections_is_untouched(self):
+        f = self.path('a.conf', '[a]\nx = 1\n[b]\nx = 2\n')
+        ini.set_value(f, 'b', 'x', '3')
+        ini.delete(f, 'a', 'x')
+        self.assertEqual('[a]\n[b]\nx = 3\n', self.text('a.conf'))
+
+    def test_cli_get_exit_status_and_usage(self):
+        f = self.path('a.conf', SAMPLE)
+        tool = os.path.join(TOP, 'tools', 'cloudlib', 'ini.py')
+        out = subprocess.run([sys.executable, tool, 'get', f, 'DEFAULT',
+                              'debug'], capture_output=True, text=True)
+        self.assertEqual((0, 'true\n'), (out.returncode, out.stdout))
+        out = subprocess.run([sys.executable, tool, 'get', f, 'DEFAULT',
+                              'missing'], capture_output=True, text=True)
+        self.assertEqual(1, out.returncode)
+        out = subprocess.run([sys.executable, tool, 'set', f, 'DEFAULT'],
+                             capture_output=True, text=True)
+        self.assertEqual(2, out.returncode)
+        self.assertIn('usage', out.stderr)
+
+
+def bash(script, **env):
+    environ = dict(os.environ, NOVA_RT_PYTHON=sys.executable, **env)
+    out = subprocess.run(['bash', '-c', 'set -eu\nsource %s\n%s'
+                          % (COMPAT, script)], capture_output=True,
+                         text=True, env=environ, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError('bash exited %d: %s' % (out.returncode,
+                                                     out.stderr))
+    return out.stdout
+
+
+class CompatTest(TmpDir):
+
+    def test_trueorfalse_as_devstack(self):
+        cases = {'1': 'True', 'yes': 'True', 'Yes': 'True', 'TRUE': 'True',
+                 'true': 'True', '0': 'False', 'no': 'False',
+                 'False': 'False', 'NO': 'False', '': 'Dflt',
+                 'maybe': 'Dflt', 'on': 'Dflt'}
+        for value, expected in cases.items():
+            self.assertEqual(expected + '\n', bash(
+                'trueorfalse Dflt V', V=value), value)
+        self.assertEqual('Dflt\n', bash('unset V; trueorfalse Dflt V'))
+
+    def test_is_service_enabled_any_of(self):
+        out = bash('for s in n-cpu n-api "n-sch q-svc" tempest; do '
+                   'if is_service_enabled $s; then echo "$s yes"; '
+                   'else echo "$s no"; fi; done',
+                   ENABLED_SERVICES='key,n-api,q-svc')
+        self.assertEqual(['n-cpu no', 'n-api yes', 'n-sch q-svc yes',
+                          'tempest no'], out.splitlines())
+
+    def test_ini_functions_edit_the_file(self):
+        f = self.path('n.conf', SAMPLE)
+        out = bash('iniset -sudo %(f)s DEFAULT debug false\n'
+                   'iniadd %(f)s filter_scheduler available_filters a.B c.D\n'
+                   'iniget %(f)s DEFAULT debug\n'
+                   'echo "[$(iniget %(f)s DEFAULT missing)]"\n'
+                   'inidelete %(f)s filter_scheduler enabled_filters\n'
+                   % {'f': f})
+        self.assertEqual(['false', '[]'], out.splitlines())
+        self.assertEqual(
+            ['nova.scheduler.filters.all_filters', 'a.B', 'c.D'],
+            ini.get_all(f, 'filter_scheduler', 'available_filters'))
+        self.assertEqual([], ini.get_all(f, 'filter_scheduler',
+                                         'enabled_filters'))
+
+    def test_iniset_refuses_a_wrong_argument_count(self):
+        f = self.path('n.conf', SAMPLE)
+        self.assertRaises(AssertionError, bash,
+                          'iniset %s DEFAULT debug' % f)
+
+
+ALL_IN_ONE = 'key,n-api,n-cond,n-sch,n-cpu,placement-api,g-api,tempest'
+
+
+class PluginTest(TmpDir):
+    """devstack/plugin.sh phases on real files, as devstack runs them."""
+
+    def run_plugin(self, *phases, services=ALL_IN_ONE, cpu_conf=True, **env):
+        nova = self.path('nova.conf')
+        if not os.path.exists(nova):
+            self.path('nova.conf', SAMPLE)
+        cpu = self.path('nova-cpu.conf')
+        if cpu_conf and not os.path.exists(cpu):
+            self.path('nova-cpu.conf', '[DEFAULT]\n')
+        script = ['setup_install() { echo "setup_install $1"; }',
+                  'pip_uninstall() { echo "pip_uninstall $*"; }',
+                  'nova-rt() { echo "nova-rt $*"; }',
+                  # No flavor yet: "flavor show" fails.
+                  'openstack() { echo "openstack $*"; '
+                  '[[ "$*" != *"flavor show"* ]]; }',
+                  'source %s/devstack/settings' % TOP]
+        for phase in phases:
+            args = phase.split()
+            if len(args) == 1:
+                args = ['stack', phase]
+            script.append('source %s/devstack/plugin.sh %s'
+                          % (TOP, ' '.join(args)))
+        base = dict(DEST='/opt/stack', NOVA_CONF=nova, NOVA_CPU_CONF=cpu,
+                    TEMPEST_CONFIG=self.path('tempest.conf'),
+                    ENABLED_SERVICES=services, NOVA_RT_NCPUS='2')
+        base.update(env)
+        return bash('\n'.join(script), **base).splitlines()
+
+    def get(self, name, section, option):
+        values = ini.get_all(self.path(name), section, option)
+        return values[-1] if values else None
+
+    def test_settings_define_the_plugin(self):
+        out = bash('source %s/devstack/settings\n'
+                   'echo $NOVA_RT_DEFINED_PLUGINS' % TOP,
+                   DEST='/opt/stack')
+        self.assertEqual('nova-rt', out.strip())
 
     def test_install(self):
-        self.assertEqual(['setup_develop /opt/stack/nova-rt'],
+        self.assertEqual(['nova-rt plugin: Installing nova-rt',
+                          'setup_install /opt/stack/nova-rt'],
                          self.run_plugin('install'))
 
     def test_post_config_all_in_one(self):
-        lines = self.run_plugin('post-config')
-        self.assertIn('iniset /etc/nova/nova.conf [DEFAULT] compute_driver '
-                      '= nova_rt.driver.RealtimeLibvirtDriver', lines)
-        self.assertIn('iniset /etc/nova/nova.conf [filter_scheduler] '
-                      'available_filters = '
-                      'nova.scheduler.filters.all_filters', lines)
-        self.assertIn('iniadd /etc/nova/nova.conf [filter_scheduler] '
-                      'available_filters = '
-                      'nova_rt.scheduler.filters.RealtimeFilter', lines)
-        self.assertIn('iniset /etc/nova/nova.conf [filter_scheduler] '
-                      'weight_classes = nova.scheduler.weights.all_weighers,'
-                      'nova_rt.scheduler.weights.RealtimeWeigher', lines)
-        self.assertIn('iniset /etc/nova/nova.conf [nova_rt] '
-                      'require_preempt_rt = False', lines)
-        enabled = [line for line in lines if 'enabled_filters' in line]
-        self.assertEqual(1, len(enabled))
-        self.assertTrue(enabled[0].endswith(
+        self.run_plugin('post-config')
+        for name in ('nova.conf', 'nova-cpu.conf'):
+            self.assertEqual('nova_rt.driver.RealtimeLibvirtDriver',
+                             self.get(name, 'DEFAULT', 'compute_driver'))
+            self.assertEqual('False', self.get(name, 'nova_rt',
+                                               'require_preempt_rt'))
+            self.assertEqual('True', self.get(name, 'nova_rt', 'lab_mode'))
+            self.assertEqual('0-1', self.get(name, 'compute',
+                                             'cpu_dedicated_set'))
+            self.assertIsNone(self.get(name, 'compute', 'cpu_shared_set'))
+        self.assertEqual(
+            ['nova.scheduler.filters.all_filters',
+             'nova_rt.scheduler.filters.RealtimeFilter'],
+            ini.get_all(self.path('nova.conf'), 'filter_scheduler',
+                        'available_filters'))
+        self.assertEqual('ComputeFilter,RealtimeFilter,NUMATopologyFilter',
+                         self.get('nova.conf', 'filter_scheduler',
+                                  'enabled_filters'))
+        self.assertEqual('nova.scheduler.weights.all_weighers,'
+                         'nova_rt.scheduler.weights.RealtimeWeigher',
+                         self.get('nova.conf', 'filter_scheduler',
+                                  'weight_classes'))
+
+    def test_restack_keeps_the_compute_settings(self):
+        # devstack's start_nova_compute copies nova.conf over nova-cpu.conf
+        # on every stack, after post-config.
+        self.run_plugin('post-config', cpu_conf=False)
+        with open(self.path('nova.conf')) as f:
+            self.path('nova-cpu.conf', f.read())
+        self.run_plugin('post-config', 'test-config')
+        self.assertEqual('nova_rt.driver.RealtimeLibvirtDriver',
+                         self.get('nova-cpu.conf', 'DEFAULT',
+                                  'compute_driver'))
+        self.assertEqual(['nova.scheduler.filters.all_filters',
+                          'nova_rt.scheduler.filters.RealtimeFilter'],
+                         ini.get_all(self.path('nova.conf'),
+                                     'filter_scheduler', 'available_filters'))
+        self.assertEqual('ComputeFilter,RealtimeFilter,NUMATopologyFilter',
+                         self.get('nova.conf', 'filter_scheduler',
+                                  'enabled_filters'))
+
+    def test_cpu_sets_for_a_bigger_vm_and_overridden(self):
+        self.run_plugin('post-config', NOVA_RT_NCPUS='8')
+        self.assertEqual('1-7', self.get('nova-cpu.conf', 'compute',
+                                         'cpu_dedicated_set'))
+        self.assertEqual('0', self.get('nova-cpu.conf', 'compute',
+                                       'cpu_shared_set'))
+        self.run_plugin('post-config', NOVA_RT_CPU_DEDICATED_SET='2-5',
+                        NOVA_RT_CPU_SHARED_SET='0-1', NOVA_RT_NCPUS='8')
+        self.assertEqual('2-5', self.get('nova.conf', 'compute',
+                                         'cpu_dedicated_set'))
+        self.assertEqual('0-1', self.get('nova.conf', 'compute',
+                                         'cpu_shared_set'))
+
+    def test_production_host_switches(self):
+        self.run_plugin('post-config', NOVA_RT_LAB_MODE='False',
+                        NOVA_RT_REQUIRE_PREEMPT_RT='True')
+        self.assertEqual('False', self.get('nova-cpu.conf', 'nova_rt',
+                                           'lab_mode'))
+        self.assertEqual('True', self.get('nova.conf', 'nova_rt',
+                                          'require_preempt_rt'))
+
+    def test_driver_switch_and_api_only_node(self):
+        self.run_plugin('post-config', NOVA_RT_ENABLE_DRIVER='False')
+        self.assertIsNone(self.get('nova.conf', 'DEFAULT', 'compute_driver'))
+        self.assertIsNone(self.get('nova-cpu.conf', 'DEFAULT',
+                                   'compute_driver'))
+        self.path('nova.conf', SAMPLE)
+        self.run_plugin('post-config', services='n-api', cpu_conf=False)
+        self.assertIsNone(self.get('nova.conf', 'DEFAULT', 'compute_driver'))
+        self.assertEqual('ComputeFilter,NUMATopologyFilter',
+                         self.get('nova.conf', 'filter_scheduler',
+                                  'enabled_filters'))
+
+    def test_default_filters_when_none_are_set(self):
+        self.path('nova.conf', '[DEFAULT]\n')
+        self.run_plugin('post-config')
+        self.assertTrue(self.get('nova.conf', 'filter_scheduler',
+                                 'enabled_filters').endswith(
             'ServerGroupAffinityFilter,RealtimeFilter,NUMATopologyFilter'))
 
-    def test_realtime_filter_goes_before_numa(self):
-        lines = self.run_plugin(
-            'post-config', filters='ComputeFilter,NUMATopologyFilter,Other')
-        self.assertIn('iniset /etc/nova/nova.conf [filter_scheduler] '
-                      'enabled_filters = ComputeFilter,RealtimeFilter,'
-                      'NUMATopologyFilter,Other', lines)
+    def test_test_config_writes_the_tempest_plugin_options(self):
+        self.run_plugin('test-config')
+        self.assertEqual('True', self.get('tempest.conf', 'service_available',
+                                          'nova_rt'))
+        self.assertEqual('local', self.get('tempest.conf', 'nova_rt',
+                                           'host_access'))
+        self.assertEqual('0-1', self.get('tempest.conf', 'nova_rt',
+                                         'dedicated_cpus'))
+        self.assertIsNone(self.get('tempest.conf', 'nova_rt', 'ssh_user'))
+        self.run_plugin('test-config', NOVA_RT_TEMPEST_HOST_ACCESS='ssh',
+                        NOVA_RT_TEMPEST_SSH_USER='zuul',
+                        NOVA_RT_TEMPEST_SSH_HOSTS='cpu1:10.0.0.2')
+        self.assertEqual('zuul', self.get('tempest.conf', 'nova_rt',
+                                          'ssh_user'))
+        self.assertEqual('cpu1:10.0.0.2', self.get('tempest.conf', 'nova_rt',
+                                                   'ssh_hosts'))
 
-    def test_filter_not_added_twice(self):
-        lines = self.run_plugin(
-            'post-config', filters='RealtimeFilter,NUMATopologyFilter')
-        self.assertIn('iniset /etc/nova/nova.conf [filter_scheduler] '
-                      'enabled_filters = RealtimeFilter,NUMATopologyFilter',
-                      lines)
+    def test_extra_creates_the_flavor_with_the_admin_cloud(self):
+        out = self.run_plugin('extra', NOVA_RT_ADMIN_CLOUD='my-admin')
+        self.assertIn('openstack --os-cloud my-admin flavor create rt.small '
+                      '--vcpus 2 --ram 512 --disk 1 '
+                      '--property hw:cpu_policy=dedicated '
+                      '--property hw:cpu_realtime=yes '
+                      '--property hw:cpu_realtime_mask=^0 '
+                      '--property rt:vcpu_priority=10 '
+                      '--property rt:host_kernel=any', out)
+        self.assertIn('nova-rt host check --config-file %s'
+                      % self.path('nova-cpu.conf'), out)
 
-    def test_api_only_node(self):
-        lines = self.run_plugin('post-config', services='n-api')
-        self.assertEqual([], [line for line in lines
-                              if 'compute_driver' in line or
-                              'filter_scheduler' in line])
-
-    def test_switches(self):
-        lines = self.run_plugin('post-config', NOVA_RT_ENABLE_DRIVER='False',
-                                NOVA_RT_REQUIRE_PREEMPT_RT='True')
-        self.assertEqual([], [line for line in lines
-                              if 'compute_driver' in line])
-        self.assertIn('iniset /etc/nova/nova.conf [nova_rt] '
-                      'require_preempt_rt = True', lines)
+    def test_clean_uninstalls(self):
+        self.assertIn('pip_uninstall nova-rt', self.run_plugin('clean clean'))

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+#
+# What the integration cloud (tools/cloud) needs on a Debian 12 machine, as
+# root: Debian's packages, then the services' venv (.venv-cloud) from PyPI.
+# Idempotent: with everything present it touches no network.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+venv=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
+reqs=$top/tools/cloudlib/requirements.txt
+
+# libvirt, QEMU and the guest's busybox: the real tier's list.
+"$top/tools/ci-real-deps.sh"
+
+PACKAGES=(
+    mariadb-server      # the services' databases
+    rabbitmq-server     # nova's and neutron's RPC
+    memcached           # keystone's cache, keystonemiddleware's tokens
+    qemu-utils          # qemu-img for nova-compute's disks
+    libvirt-dev         # building libvirt-python
+    python3-dev python3-venv gcc libc6-dev pkg-config  # uwsgi, the shim
+    openssh-server openssh-client  # the tempest plugin's SSH host access
+)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [[ "$status" == installed ]] || missing+=("$pkg")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    [[ "$(id -u)" == 0 ]] || { echo "cloud-deps: need root for: ${missing[*]}" >&2; exit 1; }
+    echo "cloud-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # Package scripts must not start daemons: tools/cloud starts its own.
+    policy=/usr/sbin/policy-rc.d
+    created=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        created=1
+    fi
+    trap '[[ $created == 1 ]] && rm -f "$policy"' EXIT
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+stamp=$venv/.nova-rt-cloud-installed
+if [[ ! -f $stamp || $reqs -nt $stamp ]]; then
+    echo "cloud-deps: installing the services into $venv"
+    [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+    "$venv/bin/pip" install -q -r "$reqs"
+    touch "$stamp"
+fi
+echo "cloud-deps: all present"

@@ -1,0 +1,260 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The cloud's contents, for tools/cloud: run with the cloud's venv.
+
+``catalog``: service and demo projects, users and the service catalog,
+through keystone's API (the CLI took minutes for the same on these
+machines), then clouds.yaml. ``resources``: the compute mapped into its
+cell, the test guest's images, the ordinary flavor and tempest.conf.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import openstack
+import yaml
+
+HOST = '127.0.0.1'
+KEYSTONE = 'http://%s:5000/v3' % HOST
+SERVICES = (
+    # name, type, URL
+    ('nova', 'compute', 'http://%s:8774/v2.1' % HOST),
+    ('placement', 'placement', 'http://%s:8778' % HOST),
+    ('glance', 'image', 'http://%s:9292' % HOST),
+    ('neutron', 'network', 'http://%s:9696' % HOST),
+)
+ADMIN_CLOUD = 'nova-rt-admin'
+DEMO_CLOUD = 'nova-rt-demo'
+# A guest init that waits this long before powering off: longer than any
+# test; `tools/cloud down` destroys what is left.
+GUEST_HOLD_S = 86400
+ORDINARY_FLAVOR = 'nrt.pinned'
+ORDINARY_FLAVOR_ALT = 'nrt.pinned.alt'
+WAIT_S = 180
+
+
+def log(msg):
+    print('bootstrap: %s %s' % (time.strftime('%H:%M:%S'), msg), flush=True)
+
+
+def cloud_entry(user, project, password, system_scope=False):
+    entry = {
+        'auth': {'auth_url': KEYSTONE, 'username': user,
+                 'password': password, 'project_name': project,
+                 'user_domain_name': 'Default',
+                 'project_domain_name': 'Default'},
+        'region_name': 'RegionOne',
+        'identity_api_version': 3,
+        'interface': 'public',
+    }
+    return entry
+
+
+def connect(args, cloud):
+    os.environ['OS_CLIENT_CONFIG_FILE'] = os.path.join(args.cloud_dir,
+                                                       'clouds.yaml')
+    return openstack.connect(cloud=cloud)
+
+
+def write_clouds(args):
+    clouds = {'clouds': {
+        ADMIN_CLOUD: cloud_entry('admin', 'admin', args.password),
+        DEMO_CLOUD: cloud_entry('demo', 'demo', args.password),
+    }}
+    path = os.path.join(args.cloud_dir, 'clouds.yaml')
+    with open(path, 'w') as f:
+        yaml.safe_dump(clouds, f, default_flow_style=False)
+    return path
+
+
+def catalog(args):
+    write_clouds(args)
+    conn = connect(args, ADMIN_CLOUD)
+    ident = conn.identity
+    domain = ident.find_domain('default')
+
+    def project(name):
+        return ident.find_project(name, domain_id=domain.id) or \
+            ident.create_project(name=name, domain_id=domain.id)
+
+    def role(name):
+        return ident.find_role(name) or ident.create_role(name=name)
+
+    def user(name, proj, roles):
+        u = ident.find_user(name, domain_id=domain.id) or ident.create_user(
+            name=name, password=args.password, domain_id=domain.id,
+            default_project_id=proj.id)
+        for r in roles:
+            ident.assign_project_role_to_user(proj, u, role(r))
+        return u
+
+    service_project = project('service')
+    demo_project = project('demo')
+    for name, _, _ in SERVICES:
+        user(name, service_project, ('admin', 'service'))
+    user('demo', demo_project, ('member', 'reader'))
+    region = 'RegionOne'
+    for name, stype, url in SERVICES:
+        svc = ident.find_service(name) or ident.create_service(
+            name=name, type=stype)
+        existing = {e.interface for e in ident.endpoints(service_id=svc.id)}
+        for interface in ('public', 'internal', 'admin'):
+            if interface not in existing:
+                ident.create_endpoint(service_id=svc.id, interface=interface,
+                                      url=url, region_id=region)
+    log('catalog ready')
+
+
+def run(argv, timeout=120):
+    return subprocess.run(argv, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def wait_compute(args, conn):
+    """The compute host mapped into cell1 and its provider has PCPUs."""
+    deadline = time.monotonic() + WAIT_S
+    manage = os.path.join(args.venv, 'bin', 'nova-manage')
+    while True:
+        run([manage, '--config-file', args.nova_conf, 'cell_v2',
+             'discover_hosts', '--verbose'])
+        hypervisors = list(conn.compute.hypervisors())
+        if hypervisors:
+            providers = list(conn.placement.resource_providers())
+            for rp in providers:
+                inv = {i.resource_class: i for i in
+                       conn.placement.resource_provider_inventories(rp)}
+                if 'PCPU' in inv:
+                    log('compute %s: PCPU total %d' % (
+                        rp.name, inv['PCPU'].total))
+                    return rp
+        if time.monotonic() > deadline:
+            raise SystemExit('no compute with PCPU inventory after %d s'
+                             % WAIT_S)
+        time.sleep(2)
+
+
+def guest_files(args):
+    sys.path.insert(0, args.top)
+    from tests.real import guest
+    cache = os.environ.get('NOVA_RT_REAL_CACHE', '/var/cache/nova-rt-real')
+    return guest.build(cache, log=log)
+
+
+def ensure_image(conn, name, path, disk_format, properties):
+    image = conn.image.find_image(name)
+    if image is not None and image.status == 'active':
+        return image
+    if image is not None:
+        conn.image.delete_image(image)
+    with open(path, 'rb') as f:
+        data = f.read()
+    image = conn.image.create_image(
+        name=name, data=data, disk_format=disk_format,
+        container_format=disk_format, visibility='public',
+        allow_duplicates=True, **properties)
+    log('image %s: %s (%d bytes)' % (name, image.id, len(data)))
+    return image
+
+
+def ensure_flavor(conn, name, vcpus, ram, disk, specs):
+    flavor = conn.compute.find_flavor(name)
+    if flavor is None:
+        flavor = conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram,
+                                            disk=disk)
+        conn.compute.create_flavor_extra_specs(flavor, specs)
+    return flavor
+
+
+def resources(args):
+    conn = connect(args, ADMIN_CLOUD)
+    wait_compute(args, conn)
+    kernel, initrd = guest_files(args)
+    aki = ensure_image(conn, 'nrt-guest-kernel', kernel, 'aki', {})
+    ari = ensure_image(conn, 'nrt-guest-initrd', initrd, 'ari', {})
+    root = os.path.join(args.cloud_dir, 'data', 'root.img')
+    if not os.path.exists(root):
+        with open(root, 'wb') as f:
+            f.truncate(1024 * 1024)
+    ami = ensure_image(conn, 'nrt-guest', root, 'ami', {
+        'kernel_id': aki.id, 'ramdisk_id': ari.id,
+        'os_command_line': 'console=ttyS0 nrt_hold=%d' % GUEST_HOLD_S})
+    # Ordinary (not real-time) flavors: pinned, since every CPU of this
+    # host is in cpu_dedicated_set.
+    pinned = {'hw:cpu_policy': 'dedicated'}
+    flavor = ensure_flavor(conn, ORDINARY_FLAVOR, 1, 128, 1, pinned)
+    flavor_alt = ensure_flavor(conn, ORDINARY_FLAVOR_ALT, 1, 192, 1, pinned)
+    write_tempest_conf(args, ami.id, flavor.id, flavor_alt.id)
+    log('resources ready')
+
+
+def write_tempest_conf(args, image, flavor, flavor_alt):
+    ini = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ini.py')
+    path = os.path.join(args.cloud_dir, 'tempest.conf')
+    settings = [
+        ('DEFAULT', 'log_file', os.path.join(args.cloud_dir, 'logs',
+                                             'tempest.log')),
+        ('DEFAULT', 'use_stderr', 'false'),
+        ('auth', 'admin_username', 'admin'),
+        ('auth', 'admin_password', args.password),
+        ('auth', 'admin_project_name', 'admin'),
+        ('auth', 'admin_domain_name', 'Default'),
+        ('auth', 'use_dynamic_credentials', 'true'),
+        ('auth', 'create_isolated_networks', 'false'),
+        ('identity', 'uri_v3', KEYSTONE),
+        ('identity', 'auth_version', 'v3'),
+        ('identity', 'region', 'RegionOne'),
+        ('identity-feature-enabled', 'api_v2', 'false'),
+        ('compute', 'image_ref', image),
+        ('compute', 'image_ref_alt', image),
+        ('compute', 'flavor_ref', flavor),
+        ('compute', 'flavor_ref_alt', flavor_alt),
+        ('compute', 'build_timeout', '180'),
+        ('compute', 'min_compute_nodes', '1'),
+        ('compute-feature-enabled', 'console_output', 'true'),
+        ('compute-feature-enabled', 'resize', 'true'),
+        ('compute-feature-enabled', 'shelve', 'true'),
+        ('compute-feature-enabled', 'pause', 'true'),
+        ('compute-feature-enabled', 'suspend', 'true'),
+        ('compute-feature-enabled', 'cold_migration', 'false'),
+        ('compute-feature-enabled', 'live_migration', 'false'),
+        ('service_available', 'nova', 'true'),
+        ('service_available', 'glance', 'true'),
+        ('service_available', 'neutron', 'true'),
+        ('service_available', 'cinder', 'false'),
+        ('service_available', 'swift', 'false'),
+        ('validation', 'run_validation', 'false'),
+        ('oslo_concurrency', 'lock_path', os.path.join(args.cloud_dir,
+                                                       'data', 'tempest')),
+    ]
+    for section, option, value in settings:
+        subprocess.run([sys.executable, ini, 'set', path, section, option,
+                        value], check=True)
+    log('wrote %s' % path)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('step', choices=('catalog', 'resources'))
+    parser.add_argument('--cloud-dir', required=True)
+    parser.add_argument('--password', required=True)
+    parser.add_argument('--nova-conf')
+    parser.add_argument('--venv')
+    parser.add_argument('--top')
+    args = parser.parse_args()
+    {'catalog': catalog, 'resources': resources}[args.step](args)
+
+
+if __name__ == '__main__':
+    main()
