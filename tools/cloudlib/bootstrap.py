@@ -222,6 +222,7 @@ def write_tempest_conf(args, image, flavor, flavor_alt):
         ('compute', 'flavor_ref_alt', flavor_alt),
         ('compute', 'build_timeout', '180'),
         ('compute', 'min_compute_nodes', '1'),
+        ('compute', 'max_microversion', 'latest'),
         ('compute-feature-enabled', 'console_output', 'true'),
         ('compute-feature-enabled', 'resize', 'true'),
         ('compute-feature-enabled', 'shelve', 'true'),

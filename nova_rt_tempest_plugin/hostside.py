@@ -1,0 +1,202 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""What the plugin reads on a compute host, and how it reads it.
+
+No tempest imports: the parsing is unit-tested (tests/unit) on captured
+text. One shell script per question, run locally or over SSH alike, so an
+all-in-one job and a multi-node job check the very same things.
+"""
+
+import dataclasses
+import shlex
+import subprocess
+import typing as ty
+from xml.etree import ElementTree
+
+from nova_rt import cpuset
+
+# /proc/PID/stat policy numbers (sched.h).
+POLICIES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',
+            6: 'deadline'}
+
+
+class HostAccessError(Exception):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Thread:
+    tid: int
+    comm: str
+    policy: str
+    priority: int
+    last_cpu: int
+    allowed: ty.FrozenSet[int]
+
+    @property
+    def vcpu(self):
+        """The vCPU index of a QEMU vCPU thread ("CPU 1/TCG"), else None."""
+        if self.comm.startswith('CPU ') and '/' in self.comm:
+            try:
+                return int(self.comm[4:self.comm.index('/')])
+            except ValueError:
+                return None
+        return None
+
+
+def parse_stat(stat):
+    """(comm, policy, rt_priority, processor) of a /proc/*/stat line."""
+    head, sep, rest = stat.rpartition(')')
+    if not sep or '(' not in head:
+        raise ValueError('not a /proc stat line: %r' % stat[:80])
+    comm = head[head.index('(') + 1:]
+    fields = rest.split()
+    # proc(5) numbers fields from 1; ``fields[0]`` is field 3 (state).
+    processor, rt_priority, policy = (int(fields[n - 3])
+                                      for n in (39, 40, 41))
+    return comm, POLICIES.get(policy, str(policy)), rt_priority, processor
+
+
+THREADS_SCRIPT = r'''
+pid=$(cat %(pidfile)s) || exit 3
+for t in /proc/$pid/task/*; do
+    printf '%%s\t%%s\t%%s\n' "${t##*/}" "$(cat $t/stat)" \
+        "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' $t/status)"
+done
+'''
+
+
+def parse_threads(text):
+    """Threads from THREADS_SCRIPT's output."""
+    threads = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        tid, stat, allowed = line.split('\t')
+        comm, policy, prio, cpu = parse_stat(stat)
+        threads.append(Thread(int(tid), comm, policy, prio, cpu,
+                              cpuset.parse(allowed.strip(), 'Cpus_allowed')))
+    return threads
+
+
+@dataclasses.dataclass
+class Domain:
+    """What the tests check in a libvirt domain XML."""
+
+    vcpus: int
+    vcpupins: ty.Dict[int, ty.FrozenSet[int]]
+    emulatorpin: ty.Optional[ty.FrozenSet[int]]
+    # vCPU -> (scheduler, priority)
+    vcpusched: ty.Dict[int, ty.Tuple[str, ty.Optional[int]]]
+    emulatorsched: ty.Optional[ty.Tuple[str, ty.Optional[int]]]
+    oem_strings: ty.List[str]
+    cmdline: ty.Optional[str]
+    pmu: ty.Optional[str]
+    locked: bool
+
+
+def _sched(el):
+    prio = el.get('priority')
+    return el.get('scheduler'), int(prio) if prio is not None else None
+
+
+def parse_domain(xml):
+    root = ElementTree.fromstring(xml)
+    tune = root.find('cputune')
+    pins, emulator, vsched, esched = {}, None, {}, None
+    if tune is not None:
+        for pin in tune.findall('vcpupin'):
+            pins[int(pin.get('vcpu'))] = cpuset.parse(pin.get('cpuset'),
+                                                      'vcpupin')
+        epin = tune.find('emulatorpin')
+        if epin is not None:
+            emulator = cpuset.parse(epin.get('cpuset'), 'emulatorpin')
+        for el in tune.findall('vcpusched'):
+            for vcpu in cpuset.parse(el.get('vcpus'), 'vcpusched'):
+                vsched[vcpu] = _sched(el)
+        el = tune.find('emulatorsched')
+        if el is not None:
+            esched = _sched(el)
+    oem = [e.text or '' for e in root.findall('sysinfo/oemStrings/entry')]
+    cmdline = root.findtext('os/cmdline')
+    pmu = root.find('features/pmu')
+    return Domain(
+        vcpus=int(root.findtext('vcpu')), vcpupins=pins,
+        emulatorpin=emulator, vcpusched=vsched, emulatorsched=esched,
+        oem_strings=oem, cmdline=cmdline,
+        pmu=pmu.get('state') if pmu is not None else None,
+        locked=root.find('memoryBacking/locked') is not None)
+
+
+class HostAccess:
+    """Runs a shell script as root on a compute host: here, or over SSH."""
+
+    def __init__(self, mode='local', ssh_user='root', ssh_key_file='',
+                 libvirt_uri='qemu:///system', timeout=60):
+        if mode not in ('local', 'ssh'):
+            raise HostAccessError('host_access %r: local or ssh' % mode)
+        self.mode = mode
+        self.ssh_user = ssh_user
+        self.ssh_key_file = ssh_key_file
+        self.libvirt_uri = libvirt_uri
+        self.timeout = timeout
+
+    def argv(self, address):
+        if self.mode == 'local':
+            return ['bash', '-s']
+        argv = ['ssh', '-o', 'BatchMode=yes', '-o',
+                'StrictHostKeyChecking=no', '-o',
+                'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR']
+        if self.ssh_key_file:
+            argv += ['-i', self.ssh_key_file]
+        remote = 'bash -s' if self.ssh_user == 'root' else 'sudo -n bash -s'
+        return argv + ['%s@%s' % (self.ssh_user, address), remote]
+
+    def run(self, address, script):
+        try:
+            proc = subprocess.run(self.argv(address), input=script,
+                                  capture_output=True, text=True,
+                                  timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            raise HostAccessError('%s on %s: no answer in %d s'
+                                  % (self.mode, address, self.timeout))
+        if proc.returncode != 0:
+            raise HostAccessError('%s on %s exited %d: %s' % (
+                self.mode, address, proc.returncode,
+                (proc.stderr or proc.stdout).strip()[-2000:]))
+        return proc.stdout
+
+    def virsh(self, address, *args):
+        return self.run(address, 'virsh -c %s %s\n' % (
+            shlex.quote(self.libvirt_uri),
+            ' '.join(shlex.quote(a) for a in args)))
+
+    def domain(self, address, name):
+        return parse_domain(self.virsh(address, 'dumpxml', name))
+
+    def domain_names(self, address):
+        return [n for n in self.virsh(address, 'list', '--all',
+                                      '--name').split() if n]
+
+    def threads(self, address, name):
+        pidfile = '/run/libvirt/qemu/%s.pid' % name
+        return parse_threads(self.run(
+            address, THREADS_SCRIPT % {'pidfile': shlex.quote(pidfile)}))
+
+    def ps_lines(self, address, name):
+        """``ps -eLo pid,tid,cls,rtprio,psr,comm`` lines of the domain's
+        QEMU, header first (for the record)."""
+        pidfile = shlex.quote('/run/libvirt/qemu/%s.pid' % name)
+        return self.run(address, 'pid=$(cat %s) || exit 3\n'
+                        'ps -eLo pid,tid,cls,rtprio,psr,comm | '
+                        'awk -v p="$pid" \'NR == 1 || $1 == p\'\n'
+                        % pidfile).splitlines()

@@ -1,0 +1,96 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The host-side reading of nova-rt's tempest plugin, on what it read from
+a real-time server of the integration cloud (tools/cloud; rt.small: two
+vCPUs, vCPU 1 fifo 10, captured under tests/unit/captured)."""
+
+import os
+
+import testtools
+
+from nova_rt_tempest_plugin import hostside
+
+CAPTURED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        'captured')
+
+
+def captured(name):
+    with open(os.path.join(CAPTURED, name)) as f:
+        return f.read()
+
+
+class ThreadsTest(testtools.TestCase):
+
+    def test_threads_of_a_realtime_guest(self):
+        threads = hostside.parse_threads(
+            captured('cloud-rt-small-threads.txt'))
+        self.assertEqual(8, len(threads))
+        vcpus = {t.vcpu: t for t in threads if t.vcpu is not None}
+        self.assertEqual({0, 1}, set(vcpus))
+        rt = vcpus[1]
+        self.assertEqual(('CPU 1/TCG', 'fifo', 10, 1, frozenset({1})),
+                         (rt.comm, rt.policy, rt.priority, rt.last_cpu,
+                          rt.allowed))
+        self.assertEqual(('other', 0, frozenset({0})),
+                         (vcpus[0].policy, vcpus[0].priority,
+                          vcpus[0].allowed))
+        main = min(threads, key=lambda t: t.tid)
+        self.assertEqual(('qemu-system-x86', 'other', None),
+                         (main.comm, main.policy, main.vcpu))
+        self.assertEqual('IO mon_iothread', threads[5].comm)
+
+    def test_stat_with_parentheses_and_spaces_in_comm(self):
+        # proc(5): field 39 processor, 40 rt_priority, 41 policy.
+        fields = ['S'] + ['0'] * 49
+        fields[39 - 3], fields[40 - 3], fields[41 - 3] = '3', '7', '2'
+        stat = '42 (a (b) c) ' + ' '.join(fields)
+        self.assertEqual(('a (b) c', 'rr', 7, 3), hostside.parse_stat(stat))
+        self.assertRaises(ValueError, hostside.parse_stat, 'garbage')
+
+
+class DomainTest(testtools.TestCase):
+
+    def test_domain_of_a_realtime_guest(self):
+        dom = hostside.parse_domain(captured('cloud-rt-small-domain.xml'))
+        self.assertEqual(2, dom.vcpus)
+        self.assertEqual({0: frozenset({0}), 1: frozenset({1})},
+                         dom.vcpupins)
+        self.assertEqual(frozenset({0}), dom.emulatorpin)
+        self.assertEqual({1: ('fifo', 10)}, dom.vcpusched)
+        self.assertIsNone(dom.emulatorsched)
+        self.assertEqual('off', dom.pmu)
+        self.assertTrue(dom.locked)
+        self.assertIn('org.openstack.nova-rt.vcpu-scheduler=fifo:10',
+                      dom.oem_strings)
+        self.assertTrue(dom.cmdline.startswith('console=ttyS0 '))
+        self.assertIn('nohz_full=1 rcu_nocbs=1 irqaffinity=0', dom.cmdline)
+
+
+class HostAccessTest(testtools.TestCase):
+
+    def test_ssh_argv(self):
+        access = hostside.HostAccess('ssh', 'zuul', '/k')
+        argv = access.argv('10.1.2.3')
+        self.assertEqual(['-i', '/k', 'zuul@10.1.2.3', 'sudo -n bash -s'],
+                         argv[-4:])
+        self.assertIn('BatchMode=yes', argv)
+        self.assertEqual('bash -s', hostside.HostAccess(
+            'ssh', 'root').argv('h')[-1])
+        self.assertRaises(hostside.HostAccessError, hostside.HostAccess,
+                          'telnet')
+
+    def test_local_run_and_its_errors(self):
+        access = hostside.HostAccess('local', timeout=10)
+        self.assertEqual('hi\n', access.run('localhost', 'echo hi\n'))
+        e = self.assertRaises(hostside.HostAccessError, access.run,
+                              'localhost', 'echo broken >&2; exit 3\n')
+        self.assertIn('exited 3: broken', str(e))
