@@ -17,6 +17,7 @@ all-in-one job and a multi-node job check the very same things.
 """
 
 import dataclasses
+import os
 import shlex
 import subprocess
 import typing as ty
@@ -152,7 +153,9 @@ class HostAccess:
 
     def argv(self, address):
         if self.mode == 'local':
-            return ['bash', '-s']
+            # libvirt's PID files and QEMU's /proc entries are root's.
+            return ['bash', '-s'] if os.geteuid() == 0 else \
+                ['sudo', '-n', 'bash', '-s']
         argv = ['ssh', '-o', 'BatchMode=yes', '-o',
                 'StrictHostKeyChecking=no', '-o',
                 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR']

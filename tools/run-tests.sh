@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Run nova-rt's whole test suite: unit, functional, then the real
-# libvirt/QEMU tier. Creates .venv (or $NOVA_RT_VENV) when missing and
-# installs nova-rt with its test requirements into it.
+# Run nova-rt's test suite: unit, functional, then the real libvirt/QEMU
+# tier. Creates .venv (or $NOVA_RT_VENV) when missing and installs nova-rt
+# with its test requirements into it.
 #
-#   tools/run-tests.sh            # everything
-#   tools/run-tests.sh unit       # one tier: unit, functional or real
+#   tools/run-tests.sh              # unit, functional and real
+#   tools/run-tests.sh unit         # one tier: unit, functional or real
+#   tools/run-tests.sh integration  # a real cloud (tools/cloud up), nova-rt's
+#                                   # tempest plugin against it, cloud down
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,8 +29,8 @@ fi
 tiers=${*:-unit functional real}
 for tier in $tiers; do
     case "$tier" in
-        unit|functional|real) ;;
-        *) echo "run-tests.sh: unknown tier '$tier' (unit, functional, real)" >&2
+        unit|functional|real|integration) ;;
+        *) echo "run-tests.sh: unknown tier '$tier' (unit, functional, real, integration)" >&2
            exit 2 ;;
     esac
 done
@@ -40,9 +42,33 @@ count() {
     echo "${n:-0}"
 }
 
+# The integration tier: cloud up, tempest with nova-rt's plugin (one test
+# at a time: the compute has few CPUs), cloud down whatever happened.
+cloud_up=0
+cloud_down() {
+    if [ "$cloud_up" = 1 ]; then
+        cloud_up=0
+        "$top/tools/cloud" down || status=1
+    fi
+}
+run_integration() {
+    local dir=${NOVA_RT_CLOUD_DIR:-$top/.artifacts/cloud}
+    if ! "$top/tools/cloud" up; then
+        echo "integration: the cloud did not come up (logs in $dir/logs)"
+        return 1
+    fi
+    local venv_cloud=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
+    rm -rf "$dir/tempest"
+    "$venv_cloud/bin/tempest" init "$dir/tempest" >/dev/null 2>&1 || return 1
+    cp "$dir/tempest.conf" "$dir/tempest/etc/tempest.conf"
+    (cd "$dir/tempest" &&
+        timeout "${NOVA_RT_TEMPEST_TIMEOUT:-2400}" "$venv_cloud/bin/tempest" \
+            run --concurrency 1 --regex '^nova_rt_tempest_plugin\.')
+}
+
 passed=0 failed=0 skipped=0 status=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'cloud_down; rm -f "$log"' EXIT
 for tier in $tiers; do
     echo "=== nova-rt $tier tests ==="
     args=()
@@ -55,7 +81,14 @@ for tier in $tiers; do
             # One libvirtd for the whole tier.
             args=(--serial) ;;
     esac
-    if ! "$venv/bin/stestr" --test-path "tests/$tier" run "${args[@]}" \
+    if [ "$tier" = integration ]; then
+        # Set here, not in the piped subshell: the EXIT trap must see it.
+        cloud_up=1
+        if ! run_integration 2>&1 | tee "$log"; then
+            status=1
+        fi
+        cloud_down
+    elif ! "$venv/bin/stestr" --test-path "tests/$tier" run "${args[@]}" \
             2>&1 | tee "$log"; then
         status=1
     fi

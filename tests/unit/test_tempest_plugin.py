@@ -14,6 +14,7 @@ a real-time server of the integration cloud (tools/cloud; rt.small: two
 vCPUs, vCPU 1 fifo 10, captured under tests/unit/captured)."""
 
 import os
+from unittest import mock
 
 import testtools
 
@@ -87,6 +88,14 @@ class HostAccessTest(testtools.TestCase):
             'ssh', 'root').argv('h')[-1])
         self.assertRaises(hostside.HostAccessError, hostside.HostAccess,
                           'telnet')
+
+    def test_local_argv_uses_sudo_unless_root(self):
+        access = hostside.HostAccess('local')
+        with mock.patch('os.geteuid', return_value=0):
+            self.assertEqual(['bash', '-s'], access.argv('localhost'))
+        with mock.patch('os.geteuid', return_value=1000):
+            self.assertEqual(['sudo', '-n', 'bash', '-s'],
+                             access.argv('localhost'))
 
     def test_local_run_and_its_errors(self):
         access = hostside.HostAccess('local', timeout=10)
