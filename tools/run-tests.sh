@@ -58,8 +58,17 @@ run_integration() {
         return 1
     fi
     local venv_cloud=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
-    rm -rf "$dir/tempest"
-    "$venv_cloud/bin/tempest" init "$dir/tempest" >/dev/null 2>&1 || return 1
+    # A workspace registry of its own: tempest refuses to register the
+    # same directory twice in ~/.tempest.
+    rm -rf "$dir/tempest" "$dir/tempest-workspace.yaml"
+    if ! "$venv_cloud/bin/tempest" init \
+            --workspace-path "$dir/tempest-workspace.yaml" \
+            --name nova-rt-integration "$dir/tempest" \
+            >"$dir/logs/tempest-init.log" 2>&1; then
+        echo "integration: tempest init failed:"
+        tail -n 20 "$dir/logs/tempest-init.log"
+        return 1
+    fi
     cp "$dir/tempest.conf" "$dir/tempest/etc/tempest.conf"
     (cd "$dir/tempest" &&
         timeout "${NOVA_RT_TEMPEST_TIMEOUT:-2400}" "$venv_cloud/bin/tempest" \
