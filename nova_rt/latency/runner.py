@@ -290,7 +290,7 @@ def measure(plan, json_dir, where, ident, root='/', search_path=None,
                 run = cyclictest.read(path)
                 runs.append(run)
                 files.append(path)
-                durations.append(min(took, seconds))
+                durations.append(float(min(took, seconds)))
                 for s in run.cpus:
                     if s.max_us is not None and (
                             worst.get(s.cpu) is None or
@@ -313,10 +313,9 @@ def measure(plan, json_dir, where, ident, root='/', search_path=None,
     if log and stopper.stopped:
         log('stopped by %s: the result is marked incomplete'
             % stopper.stopped)
+    began = datetime.datetime.fromtimestamp(run_start,
+                                            datetime.timezone.utc)
     return result_mod.from_runs(
         runs, where=where, load=load_text, smi_delta=smi_delta,
         complete=complete, cmdline_sha256=ident.kernel_cmdline_sha256,
-        json_files=files,
-        durations=durations,
-        run_start=datetime.datetime.fromtimestamp(run_start,
-                                                   datetime.timezone.utc))
+        json_files=files, durations=durations, run_start=began)

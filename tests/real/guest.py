@@ -257,14 +257,15 @@ def build(cache_dir, log=print):
 # file as NRT-LATENCY-JSON lines for the host to reassemble.
 
 LATENCY_STEP = r'''export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+lat=/tmp/latency
 echo "NRT-LATENCY-BEGIN:"
 nova-rt-guest latency run --duration ${nrt_latency_s:-5}s --slice 1 \
-    --output /tmp/latency.json --format json >/tmp/latency.out 2>/tmp/latency.err
+    --output $lat.json --format json >$lat.out 2>$lat.err
 echo "NRT-LATENCY-RC:$?"
-if [ -f /tmp/latency.json ]; then
-    while IFS= read -r line; do echo "NRT-LATENCY-JSON:$line"; done < /tmp/latency.json
+if [ -f $lat.json ]; then
+    while IFS= read -r l; do echo "NRT-LATENCY-JSON:$l"; done < $lat.json
 fi
-while IFS= read -r line; do echo "NRT-LATENCY-ERR:$line"; done < /tmp/latency.err
+while IFS= read -r l; do echo "NRT-LATENCY-ERR:$l"; done < $lat.err
 echo "NRT-LATENCY-END:"
 '''
 INIT_LATENCY = INIT.replace('echo "NRT-READY:"',
@@ -279,7 +280,8 @@ import contextlib, io, sys
 sys.path.insert(0, %(repo)r)
 from nova_rt.cmd import guest
 with contextlib.redirect_stdout(io.StringIO()):
-    guest.main(['latency', 'report', '--format', 'json', '--input', %(sample)r])
+    guest.main(['latency', 'report', '--format', 'json',
+                '--input', %(sample)r])
     guest.main(['latency', 'report', '--input', %(sample)r])
 guest.build_parser().parse_args(['latency', 'run', '--duration', '5s'])
 import nova_rt.latency.runner

@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 from nova_rt.host import facts as host_facts
 from nova_rt.latency import plot
