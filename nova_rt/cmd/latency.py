@@ -245,11 +245,13 @@ def _say(text):
     sys.stderr.flush()
 
 
-def _measure(args, where, preferred, what, default_priority, out):
+def _need_root():
     if os.geteuid() != 0:
         raise LatencyError('latency run needs root (SCHED_FIFO and locked '
                            'memory)')
-    ident = identity.read(args.root)
+
+
+def _measure(args, where, ident, preferred, what, default_priority, out):
     plan, origin = plan_run(args, ident, preferred, what, default_priority)
     path, json_dir = _output_paths(args, where)
     _say('measuring CPUs %s (%s) for %d s at SCHED_FIFO %d, interval %d us, '
@@ -275,18 +277,21 @@ def _measure(args, where, preferred, what, default_priority, out):
 
 
 def run_host(args, load_conf, out=None):
+    _need_root()
     conf = load_conf(args.config_file)
-    return _measure(args, 'host', identity.read(args.root).isolated_cpus,
+    ident = identity.read(args.root)
+    return _measure(args, 'host', ident, ident.isolated_cpus,
                     'isolated CPUs', conf.nova_rt.max_vcpu_priority,
                     out or sys.stdout)
 
 
 def run_guest(args, read_delivery, out=None):
+    _need_root()
     delivery = read_delivery(args.root)
     preferred = None
     if delivery is not None and delivery.realtime_vcpus:
         preferred = cpuset.parse(delivery.realtime_vcpus, 'realtime-vcpus')
-    return _measure(args, 'guest', preferred,
+    return _measure(args, 'guest', identity.read(args.root), preferred,
                     'real-time vCPUs in the OEM strings', GUEST_PRIORITY,
                     out or sys.stdout)
 

@@ -110,6 +110,14 @@ class ReportTest(testtools.TestCase):
         code, _, err = nova_rt('latency', 'run', '--priority', '100')
         self.assertEqual(2, code)
 
+    def test_run_needs_root(self):
+        with mock.patch('os.geteuid', return_value=1000):
+            for main in (cmd_main.main, cmd_guest.main):
+                code, _, err = call(main, ['latency', 'run', '--duration',
+                                           '1s'])
+                self.assertEqual(2, code)
+                self.assertIn('error: latency run needs root', err)
+
     def test_saved_result_reports_the_same(self):
         r = result_mod.load(captured('two-cpus.json'))
         with tempfile.TemporaryDirectory() as tmp:
