@@ -23,6 +23,7 @@ from oslo_log import log as logging
 
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import flavor
+from nova_rt.cmd import fleet
 from nova_rt.cmd import host
 from nova_rt.cmd import status
 from nova_rt import exception
@@ -42,6 +43,7 @@ def build_parser():
                                      parser_class=cmd_args.Parser)
     commands.required = True
     flavor.register(commands)
+    fleet.register(commands)
     host.register(commands)
     status.register(commands)
     return parser
