@@ -51,8 +51,8 @@ def load_conf(args, register=None):
 
     Reads ``args.config_file`` and ``args.config_dir``, or nova's default
     locations when neither is given, and sets logging up from the
-    ``[DEFAULT]`` log options found there (to stderr unless they say
-    otherwise; ``args.debug`` forces debug).
+    ``[DEFAULT]`` log options found there (to stderr when they name no
+    destination; ``args.debug`` forces debug).
 
     :param args: the parsed command line
     :param register: called with the ConfigOpts to register more options
@@ -62,8 +62,6 @@ def load_conf(args, register=None):
     nova_rt_conf.register_opts(conf)
     conf.register_opts(COMPUTE_OPTS, group='compute')
     logging.register_options(conf)
-    # A command's output is on stdout: logs go elsewhere.
-    conf.set_default('use_stderr', True)
     if register is not None:
         register(conf)
     files = list(getattr(args, 'config_file', None) or [])
@@ -80,5 +78,9 @@ def load_conf(args, register=None):
         raise exception.NovaRTError('cannot read configuration: %s' % e)
     if getattr(args, 'debug', False):
         conf.set_override('debug', True)
+    # oslo.log falls back to stdout, where the command's output goes.
+    if not (conf.log_file or conf.log_dir or conf.use_syslog or
+            conf.use_journal):
+        conf.set_override('use_stderr', True)
     logging.setup(conf, 'nova-rt')
     return conf
