@@ -147,8 +147,7 @@ def check_options(conf):
         failures.append(
             '[nova_rt] dedicate_hosts is true but [filter_scheduler] '
             'enabled_filters lacks %s, which enforces it' % _short(FILTER))
-    if enabled and not any(WEIGHER == w or _short(WEIGHER) == _short(w)
-                           for w in sched.weight_classes):
+    if enabled and WEIGHER not in sched.weight_classes:
         warnings.append(
             '[filter_scheduler] weight_classes lacks %s: real-time '
             'instances are spread by nova\'s weighers instead of packed'
