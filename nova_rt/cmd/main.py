@@ -54,6 +54,8 @@ def _setup_logging(debug):
     logging.register_options(conf)
     conf([], project='nova-rt', default_config_files=[])
     conf.set_override('debug', debug)
+    # Not oslo.log's fallback, stdout: the commands' output goes there.
+    conf.set_override('use_stderr', True)
     logging.setup(conf, 'nova-rt')
 
 

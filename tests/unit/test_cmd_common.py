@@ -12,6 +12,8 @@
 """Where the nova-rt sub-commands find nova.conf, and how they log."""
 
 import argparse
+import contextlib
+import io
 import logging
 import os
 
@@ -19,6 +21,7 @@ import fixtures
 import testtools
 
 from nova_rt.cmd import common
+from nova_rt.cmd import main
 
 
 class LoadConfTest(testtools.TestCase):
@@ -98,3 +101,17 @@ class LoadConfTest(testtools.TestCase):
         conf = common.load_conf(self.args('--debug'))
         self.assertTrue(conf.debug)
         self.assertTrue(conf.use_stderr)
+
+
+class EarlyLoggingTest(testtools.TestCase):
+
+    def test_logs_before_the_config_go_to_stderr(self):
+        root = logging.getLogger()
+        self.addCleanup(setattr, root, 'handlers', list(root.handlers))
+        self.addCleanup(root.setLevel, root.level)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main._setup_logging(False)
+            logging.getLogger('nova_rt.test').warning('early warning')
+        self.assertEqual('', out.getvalue())
+        self.assertIn('early warning', err.getvalue())
