@@ -11,6 +11,7 @@
 # under the License.
 """What the nova-rt sub-commands share: reading nova.conf, logging."""
 
+import argparse
 import os
 
 from oslo_config import cfg
@@ -54,10 +55,13 @@ def load_conf(args, register=None):
     ``[DEFAULT]`` log options found there (to stderr when they name no
     destination; ``args.debug`` forces debug).
 
-    :param args: the parsed command line
+    :param args: the parsed command line, or a list of config files (as
+        ``args.config_file``)
     :param register: called with the ConfigOpts to register more options
         before the files are read
     """
+    if isinstance(args, (list, tuple)):
+        args = argparse.Namespace(config_file=args)
     conf = cfg.ConfigOpts()
     nova_rt_conf.register_opts(conf)
     conf.register_opts(COMPUTE_OPTS, group='compute')

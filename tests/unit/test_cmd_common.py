@@ -74,6 +74,14 @@ class LoadConfTest(testtools.TestCase):
         self.assertEqual(3, conf.nova_rt.default_vcpu_priority)
         self.assertEqual(49, conf.nova_rt.max_vcpu_priority)
 
+    def test_a_list_of_files(self):
+        other = self.write('other.conf', '[nova_rt]\n'
+                           'default_vcpu_priority = 3\n')
+        self.assertEqual(3, common.load_conf(
+            [other]).nova_rt.default_vcpu_priority)
+        self.assertEqual(7, common.load_conf(
+            []).nova_rt.default_vcpu_priority)
+
     def test_config_dir_alone(self):
         conf = common.load_conf(self.args(
             '--config-dir', os.path.join(self.tmp, 'nova.conf.d')))
