@@ -46,14 +46,14 @@ if [ $# -eq 0 ]; then
         echo "run-pep8.sh: shellcheck not found (apt-get install shellcheck)" >&2
         exit 2
     fi
-    # Every shell script, by its shebang or name; devstack's files are
-    # sourced by devstack's bash, so they are checked as bash.
+    # Every shell script under devstack/, tools/ and .ci/, by its name or
+    # shebang; devstack's files are sourced by devstack's bash, so they are
+    # checked as bash.
     mapfile -t scripts < <(
-        for f in devstack/* tools/* .ci/*; do
-            [ -f "$f" ] || continue
+        find devstack tools .ci -type f 2>/dev/null | sort |
+        while read -r f; do
             case "$f" in
-                devstack/*) echo "$f" ;;
-                *.sh) echo "$f" ;;
+                devstack/*|*.sh) echo "$f" ;;
                 *) head -n 1 "$f" | grep -qE '^#!.*\b(ba)?sh\b' && echo "$f" ;;
             esac
         done)
@@ -62,7 +62,8 @@ if [ $# -eq 0 ]; then
     for f in "${scripts[@]}"; do
         exclude=()
         [ "$f" = devstack/settings ] && exclude=(--exclude=SC2034)
-        shellcheck --shell=bash "${exclude[@]}" "$f" || status=1
+        shellcheck --shell=bash --external-sources --source-path=SCRIPTDIR \
+            "${exclude[@]}" "$f" || status=1
     done
 fi
 exit $status
