@@ -107,7 +107,7 @@ def _cpus(conf, name):
 
 def check_host(args, out=None):
     out = out or sys.stdout
-    conf = common.load_conf(args.config_file)
+    conf = common.load_conf(args)
     root = _root(args, conf)
     profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
     report = checks.audit(profile,
@@ -166,7 +166,7 @@ def render_table(report, colour=False, width=None):
 
 def plan_host(args, out=None):
     out = out or sys.stdout
-    conf = common.load_conf(args.config_file)
+    conf = common.load_conf(args)
     root = _root(args, conf)
     profile = host_profile.read_profile(root)
     result = host_plan.plan(

@@ -136,14 +136,20 @@ def _add_run_options(parser, where):
 
 
 def _add_config_file(parser):
+    # As nova_rt.cmd.common.add_config_file_argument, which imports oslo.
     parser.add_argument(
         '--config-file', action='append', default=[], metavar='FILE',
-        help='nova.conf to read [nova_rt] from (repeatable)')
+        help='nova.conf to read [nova_rt] from (repeatable; default: '
+             '/etc/nova/nova.conf when it exists)')
+    parser.add_argument(
+        '--config-dir', action='append', default=[], metavar='DIR',
+        help='directory of *.conf files read after the config files '
+             '(repeatable; default: /etc/nova/nova.conf.d when it exists)')
 
 
 def register(commands, load_conf):
-    """``nova-rt latency``; ``load_conf(files)`` returns a ConfigOpts with
-    the [nova_rt] options."""
+    """``nova-rt latency``; ``load_conf(args)`` returns a ConfigOpts with
+    the [nova_rt] options, read from ``args.config_file``/``config_dir``."""
     parser = commands.add_parser(
         'latency', help='measure, report and certify this host\'s latency')
     actions = parser.add_subparsers(dest='action', metavar='ACTION',
@@ -278,7 +284,7 @@ def _measure(args, where, ident, preferred, what, default_priority, out):
 
 def run_host(args, load_conf, out=None):
     _need_root()
-    conf = load_conf(args.config_file)
+    conf = load_conf(args)
     ident = identity.read(args.root)
     return _measure(args, 'host', ident, ident.isolated_cpus,
                     'isolated CPUs', conf.nova_rt.max_vcpu_priority,
@@ -327,7 +333,7 @@ def report_cmd(args, out=None):
 
 def certify_cmd(args, load_conf, out=None):
     out = out or sys.stdout
-    conf = load_conf(args.config_file)
+    conf = load_conf(args)
     root = args.root or conf.nova_rt.host_root
     result = result_mod.load(args.input)
     ident = identity.read(root)

@@ -25,8 +25,10 @@ from oslo_log import log as logging
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
 from nova_rt.cmd import flavor
+from nova_rt.cmd import fleet
 from nova_rt.cmd import host
 from nova_rt.cmd import latency
+from nova_rt.cmd import status
 from nova_rt import exception
 
 LOG = logging.getLogger(__name__)
@@ -44,8 +46,10 @@ def build_parser():
                                      parser_class=cmd_args.Parser)
     commands.required = True
     flavor.register(commands)
+    fleet.register(commands)
     host.register(commands)
     latency.register(commands, common.load_conf)
+    status.register(commands)
     return parser
 
 
@@ -54,6 +58,8 @@ def _setup_logging(debug):
     logging.register_options(conf)
     conf([], project='nova-rt', default_config_files=[])
     conf.set_override('debug', debug)
+    # Not oslo.log's fallback, stdout: the commands' output goes there.
+    conf.set_override('use_stderr', True)
     logging.setup(conf, 'nova-rt')
 
 
