@@ -143,7 +143,7 @@ def _add_config_file(parser):
              '/etc/nova/nova.conf when it exists)')
     parser.add_argument(
         '--config-dir', action='append', default=[], metavar='DIR',
-        help='directory of *.conf files read after the config files '
+        help='directory of .conf files read after the config files '
              '(repeatable; default: /etc/nova/nova.conf.d when it exists)')
 
 
