@@ -149,7 +149,8 @@ def _add_config_file(parser):
 
 def register(commands, load_conf):
     """``nova-rt latency``; ``load_conf(args)`` returns a ConfigOpts with
-    the [nova_rt] options, read from ``args.config_file``/``config_dir``."""
+    the [nova_rt] options, read from ``args.config_file``/``config_dir``.
+    """
     parser = commands.add_parser(
         'latency', help='measure, report and certify this host\'s latency')
     actions = parser.add_subparsers(dest='action', metavar='ACTION',
@@ -184,7 +185,8 @@ def register(commands, load_conf):
 def register_guest(commands, read_delivery):
     """``nova-rt-guest latency``; ``read_delivery(root)`` returns the
     OEM-string delivery (``realtime_vcpus``, ``housekeeping_vcpus``) or
-    None."""
+    None.
+    """
     parser = commands.add_parser(
         'latency', help='measure latency on the real-time vCPUs')
     actions = parser.add_subparsers(dest='action', metavar='ACTION',

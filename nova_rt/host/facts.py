@@ -116,7 +116,8 @@ _LOGGED_VERDICTS = {}
 
 def latency_verdict(root, path, max_age_days, min_duration_s, now=None):
     """Whether the certificate at ``path`` under ``root`` certifies the
-    running host: a ``nova_rt.latency.certificate.Verdict``."""
+    running host: a ``nova_rt.latency.certificate.Verdict``.
+    """
     ident = latency_identity.read(root)
     return latency_certificate.evaluate(root, path, ident, max_age_days,
                                         min_duration_s, now=now)
@@ -126,7 +127,8 @@ def read_latency_certificate(root, path, max_age_days, min_duration_s,
                              now=None):
     """The certified worst-case latency the compute publishes, or None
     when the host is not certified; each change of verdict is logged
-    once, with its reason."""
+    once, with its reason.
+    """
     verdict = latency_verdict(root, path, max_age_days, min_duration_s,
                               now=now)
     if _LOGGED_VERDICTS.get(path) != verdict:

@@ -316,7 +316,8 @@ def format_percentile(value, limit):
 
 def render_text(result):
     """The report an operator reads: a header, one line per CPU and the
-    overall line, and what the unknown percentiles mean."""
+    overall line, and what the unknown percentiles mean.
+    """
     lines = []
     kernel = result.kernel_release or 'unknown kernel'
     kind = {True: 'PREEMPT_RT', False: 'not PREEMPT_RT'}.get(

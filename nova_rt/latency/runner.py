@@ -151,7 +151,8 @@ def read_smi_count(root, cpu):
 
 class _Stopper:
     """SIGINT/SIGTERM stop the run: the slice in flight gets SIGINT (so
-    cyclictest writes its file), and no new slice starts."""
+    cyclictest writes its file), and no new slice starts.
+    """
 
     def __init__(self):
         self.stopped = None
@@ -221,14 +222,8 @@ def _tail(path):
     return lines[-1] if lines else ''
 
 
-def measure(plan, json_dir, where, ident, root='/', search_path=None,
-            progress=None, log=None):
-    """Run cyclictest as planned; the result, complete or not.
-
-    :param json_dir: where cyclictest's own files go (created)
-    :param ident: the measured machine's ``identity.Identity``
-    :raises: LatencyError when cyclictest (or stress-ng) cannot run
-    """
+def _tools(plan, search_path):
+    """cyclictest's path, and stress-ng's when the plan loads the host."""
     binary = find_tool('cyclictest', INSTALL_HINT, search_path)
     tool_version(binary)
     stress = None
@@ -237,6 +232,78 @@ def measure(plan, json_dir, where, ident, root='/', search_path=None,
         if not plan.housekeeping:
             raise LatencyError('--load stress-ng needs housekeeping CPUs '
                                'to load, and every online CPU is measured')
+    return binary, stress
+
+
+def _start_load(stress, plan):
+    """The stress-ng process and how the result names the load."""
+    argv = stress_argv(stress, plan.housekeeping, plan.duration_s + 30)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    return proc, ' '.join(['stress-ng'] + argv[1:-2])
+
+
+def _slice(binary, plan, seconds, path, stopper):
+    """One cyclictest invocation: its run (None when stopped before it
+    wrote its file) and the seconds it took.
+    """
+    err_path = path[:-len('.json')] + '.stderr'
+    argv = cyclictest_argv(binary, plan, seconds, path)
+    began = time.monotonic()
+    with open(err_path, 'w') as err:
+        stopper.child = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=err, start_new_session=True)
+        rc = stopper.child.wait()
+        stopper.child = None
+    took = time.monotonic() - began
+    if os.path.getsize(err_path) == 0:
+        os.unlink(err_path)
+    if rc != 0 and not stopper.stopped:
+        raise LatencyError('cyclictest failed with exit code %d: %s '
+                           '(command: %s)' % (rc, _tail(err_path) or
+                                              'no message', ' '.join(argv)))
+    if not os.path.exists(path) and stopper.stopped:
+        return None, took
+    return cyclictest.read(path), took
+
+
+class _Measurement:
+    """The slices measured so far."""
+
+    def __init__(self, plan):
+        self.runs, self.files, self.durations = [], [], []
+        self.worst = {c: None for c in plan.cpus}
+        self.elapsed = 0
+
+    def add(self, run, path, seconds, took):
+        self.runs.append(run)
+        self.files.append(path)
+        self.durations.append(float(min(took, seconds)))
+        self.elapsed += seconds
+        for s in run.cpus:
+            if s.max_us is not None and (self.worst.get(s.cpu) is None or
+                                         s.max_us > self.worst[s.cpu]):
+                self.worst[s.cpu] = s.max_us
+
+
+def _smi_delta(before, after):
+    if before is None or after is None:
+        return None
+    return (after - before) & 0xffffffff
+
+
+def measure(plan, json_dir, where, ident, root='/', search_path=None,
+            progress=None, log=None):
+    """Run cyclictest as planned; the result, complete or not.
+
+    :param json_dir: where cyclictest's own files go (created)
+    :param ident: the measured machine's ``identity.Identity``
+    :raises: LatencyError when cyclictest (or stress-ng) cannot run
+    """
+    binary, stress = _tools(plan, search_path)
     try:
         os.makedirs(json_dir, exist_ok=True)
     except OSError as e:
@@ -245,77 +312,38 @@ def measure(plan, json_dir, where, ident, root='/', search_path=None,
     smi_cpu = min(plan.housekeeping or plan.cpus)
     smi_before = read_smi_count(root, smi_cpu)
     old_affinity = os.sched_getaffinity(0)
-    runs, files, load_text, load_proc = [], [], None, None
-    durations = []
-    run_start = time.time()
+    done, load_text, load_proc = _Measurement(plan), None, None
+    began = datetime.datetime.now(datetime.timezone.utc)
     with _Stopper() as stopper:
         try:
             if plan.housekeeping:
                 # nova-rt and its children stay off the measured CPUs.
                 os.sched_setaffinity(0, plan.housekeeping)
             if stress:
-                argv = stress_argv(stress, plan.housekeeping,
-                                   plan.duration_s + 30)
-                load_text = ' '.join(['stress-ng'] + argv[1:-2])
-                load_proc = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                    start_new_session=True)
-            worst, elapsed = {c: None for c in plan.cpus}, 0
+                load_proc, load_text = _start_load(stress, plan)
             for n, seconds in enumerate(
                     slice_lengths(plan.duration_s, plan.slice_s), 1):
                 if stopper.stopped:
                     break
                 path = os.path.join(json_dir, 'slice-%03d.json' % n)
-                err_path = path[:-len('.json')] + '.stderr'
-                argv = cyclictest_argv(binary, plan, seconds, path)
-                began = time.monotonic()
-                with open(err_path, 'w') as err:
-                    stopper.child = subprocess.Popen(
-                        argv, stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL, stderr=err,
-                        start_new_session=True)
-                    rc = stopper.child.wait()
-                    stopper.child = None
-                took = time.monotonic() - began
-                if os.path.getsize(err_path) == 0:
-                    os.unlink(err_path)
-                if rc != 0 and not stopper.stopped:
-                    raise LatencyError(
-                        'cyclictest failed with exit code %d: %s (command: '
-                        '%s)' % (rc, _tail(err_path) or 'no message',
-                                 ' '.join(argv)))
-                if not os.path.exists(path) and stopper.stopped:
+                run, took = _slice(binary, plan, seconds, path, stopper)
+                if run is None:
                     break
-                run = cyclictest.read(path)
-                runs.append(run)
-                files.append(path)
-                durations.append(float(min(took, seconds)))
-                for s in run.cpus:
-                    if s.max_us is not None and (
-                            worst.get(s.cpu) is None or
-                            s.max_us > worst[s.cpu]):
-                        worst[s.cpu] = s.max_us
-                elapsed += seconds
-                progress.update(elapsed, worst)
+                done.add(run, path, seconds, took)
+                progress.update(done.elapsed, done.worst)
         finally:
             _stop(load_proc)
             progress.done()
             os.sched_setaffinity(0, old_affinity)
-    if not runs:
+    if not done.runs:
         raise LatencyError('stopped by %s before cyclictest wrote any '
                            'result' % stopper.stopped)
-    smi_after = read_smi_count(root, smi_cpu)
-    smi_delta = None
-    if smi_before is not None and smi_after is not None:
-        smi_delta = (smi_after - smi_before) & 0xffffffff
-    complete = not stopper.stopped and all(r.complete for r in runs)
     if log and stopper.stopped:
         log('stopped by %s: the result is marked incomplete'
             % stopper.stopped)
-    began = datetime.datetime.fromtimestamp(run_start,
-                                            datetime.timezone.utc)
     return result_mod.from_runs(
-        runs, where=where, load=load_text, smi_delta=smi_delta,
-        complete=complete, cmdline_sha256=ident.kernel_cmdline_sha256,
-        json_files=files, durations=durations, run_start=began)
+        done.runs, where=where, load=load_text,
+        smi_delta=_smi_delta(smi_before, read_smi_count(root, smi_cpu)),
+        complete=not stopper.stopped and all(r.complete for r in done.runs),
+        cmdline_sha256=ident.kernel_cmdline_sha256, json_files=done.files,
+        durations=done.durations, run_start=began)

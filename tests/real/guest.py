@@ -363,7 +363,8 @@ def _wrapper(exe):
 
 def build_latency_initrd(cache_dir, repo, sample):
     """Path of the initramfs of the latency guest (rebuilt each run: it
-    carries the nova_rt under test)."""
+    carries the nova_rt under test).
+    """
     if not os.path.isfile(BUSYBOX) or not is_static_elf(BUSYBOX):
         raise GuestError('%s is missing or not static: install busybox-static'
                          % BUSYBOX)

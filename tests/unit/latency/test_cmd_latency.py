@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """``nova-rt latency report|certify`` and ``nova-rt-guest latency report``
-as an operator runs them: exit codes, messages, files."""
+as an operator runs them: exit codes, messages, files.
+"""
 
 import io
 import json
@@ -151,7 +152,8 @@ class ReportTest(testtools.TestCase):
 
 class CertifyTest(testtools.TestCase):
     """certify against a host tree whose identity is the captured run's
-    kernel, with CPU 1 isolated."""
+    kernel, with CPU 1 isolated.
+    """
 
     def setUp(self):
         super().setUp()
