@@ -53,7 +53,8 @@ def host_description(nodes, cores_per_node, housekeeping, kthread_prio=50,
     """A tuned host of ``nodes`` x ``cores_per_node`` CPUs (no SMT) whose
     CPUs outside ``housekeeping`` are isolated. ``latency_certificate``:
     the fields ``tests/host_trees/build.py`` certifies the host with
-    (None: never measured; default: the recorded tree's, 18 us)."""
+    (None: never measured; default: the recorded tree's, 18 us).
+    """
     desc = copy.deepcopy(build.load('tuned-dual-socket'))
     cpus = frozenset(range(nodes * cores_per_node))
     hk = cpuset.format(housekeeping)

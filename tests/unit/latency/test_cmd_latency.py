@@ -280,3 +280,25 @@ class RunPlanTest(testtools.TestCase):
                               runner.INSTALL_HINT, '/nonexistent')
         self.assertIn('apt-get install rt-tests', str(e))
         self.assertIn('dnf install realtime-tests', str(e))
+
+
+class ProgressTest(testtools.TestCase):
+
+    def test_one_line_on_a_terminal(self):
+        class TTY(io.StringIO):
+            def isatty(self):
+                return True
+
+        tty = TTY()
+        progress = runner.Progress(stream=tty, total_s=30)
+        progress.update(12, {1: 45, 2: None})
+        progress.done()
+        self.assertEqual('\r\033[K  12/30 s, 18 s left; worst so far: CPU 1 '
+                         '45 us, CPU 2 - us\n', tty.getvalue())
+
+    def test_quiet_otherwise(self):
+        out = io.StringIO()
+        progress = runner.Progress(stream=out, total_s=30)
+        progress.update(12, {1: 45})
+        progress.done()
+        self.assertEqual('', out.getvalue())
