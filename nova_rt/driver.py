@@ -150,7 +150,9 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
                 shared_cpus=self._shared_cpus(),
                 vcpu_priority=CONF.nova_rt.default_vcpu_priority)
             latency = host_facts.read_latency_certificate(
-                root, CONF.nova_rt.latency_certificate)
+                root, CONF.nova_rt.latency_certificate,
+                CONF.nova_rt.latency_max_age_days,
+                CONF.nova_rt.latency_min_duration)
             facts = host_facts.facts_from_report(
                 profile, report, latency, lab=CONF.nova_rt.lab_mode)
             self._rt_host = _HostState(profile, report, facts, now)

@@ -28,6 +28,7 @@ from nova_rt.cmd import common
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt.host import checks
+from nova_rt.host import facts as host_facts
 from nova_rt.host import plan as host_plan
 from nova_rt.host import profile as host_profile
 
@@ -106,18 +107,26 @@ def _cpus(conf, name):
 
 def check_host(args, out=None):
     out = out or sys.stdout
-    conf = common.load_conf(args.config_file)
+    conf = common.load_conf(args)
     root = _root(args, conf)
     profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
     report = checks.audit(profile,
                           dedicated_cpus=_cpus(conf, 'cpu_dedicated_set'),
                           shared_cpus=_cpus(conf, 'cpu_shared_set'),
                           vcpu_priority=conf.nova_rt.default_vcpu_priority)
+    # The certified latency is shown, not judged: it never makes a host
+    # ready or not ready.
+    latency = host_facts.latency_verdict(
+        root, conf.nova_rt.latency_certificate,
+        conf.nova_rt.latency_max_age_days, conf.nova_rt.latency_min_duration)
     if args.format == 'json':
-        json.dump(report.to_dict(), out, indent=2)
+        doc = report.to_dict()
+        doc['latency'] = latency.to_dict()
+        json.dump(doc, out, indent=2)
         out.write('\n')
     else:
         out.write(render_table(report, colour=out.isatty()))
+        out.write('\nlatency: %s\n' % latency.reason)
     return EXIT_READY if report.ready else EXIT_NOT_READY
 
 
@@ -157,7 +166,7 @@ def render_table(report, colour=False, width=None):
 
 def plan_host(args, out=None):
     out = out or sys.stdout
-    conf = common.load_conf(args.config_file)
+    conf = common.load_conf(args)
     root = _root(args, conf)
     profile = host_profile.read_profile(root)
     result = host_plan.plan(
