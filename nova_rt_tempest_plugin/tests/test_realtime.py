@@ -14,7 +14,7 @@ compute: libvirt's domain, QEMU's threads in /proc, the guest's console."""
 
 from tempest.common import waiters
 from tempest import config
-from tempest.lib.common import api_microversion_fixture
+from tempest.lib.services.placement import base_placement_client
 from tempest.lib import decorators
 from tempest.lib import exceptions as lib_exc
 
@@ -94,8 +94,12 @@ class RealtimeShapesTest(base.RealtimeTest):
         # A lab compute is not ready and says so; only the lab trait is
         # added. Read through placement as the scheduler does (traits of a
         # provider: placement 1.6).
-        self.useFixture(api_microversion_fixture.APIMicroversionFixture(
-            placement_microversion='1.6'))
+        # Not tempest's APIMicroversionFixture: its cleanup resets the
+        # compute microversion too, which the class set once for all tests.
+        self.addCleanup(setattr, base_placement_client,
+                        'PLACEMENT_MICROVERSION',
+                        base_placement_client.PLACEMENT_MICROVERSION)
+        base_placement_client.PLACEMENT_MICROVERSION = '1.6'
         rps = self.os_admin.resource_providers_client.list_resource_providers(
         )['resource_providers']
         self.assertTrue(rps)
