@@ -196,8 +196,10 @@ class HostAccess:
             address, THREADS_SCRIPT % {'pidfile': shlex.quote(pidfile)}))
 
     def ps_lines(self, address, name):
-        """``ps -eLo pid,tid,cls,rtprio,psr,comm`` lines of the domain's
-        QEMU, header first (for the record)."""
+        """The QEMU threads as ``ps -eLo pid,tid,cls,rtprio,psr,comm`` shows.
+
+        Header first: for the record in the test log.
+        """
         pidfile = shlex.quote('/run/libvirt/qemu/%s.pid' % name)
         return self.run(address, 'pid=$(cat %s) || exit 3\n'
                         'ps -eLo pid,tid,cls,rtprio,psr,comm | '

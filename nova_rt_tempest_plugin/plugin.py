@@ -13,10 +13,9 @@
 
 import os
 
+from nova_rt_tempest_plugin import config as rt_config
 from tempest import config
 from tempest.test_discover import plugins
-
-from nova_rt_tempest_plugin import config as rt_config
 
 
 class NovaRTTempestPlugin(plugins.TempestPlugin):

@@ -14,6 +14,7 @@ servers booted by the tenant, and the compute host read from outside."""
 
 import time
 
+from nova_rt_tempest_plugin import hostside
 from oslo_log import log as logging
 from tempest.api.compute import base
 from tempest.common import waiters
@@ -22,7 +23,6 @@ from tempest.lib.common.utils import data_utils
 from tempest.lib import exceptions as lib_exc
 
 from nova_rt import cpuset
-from nova_rt_tempest_plugin import hostside
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)
@@ -59,8 +59,10 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
 
     # -- capacity ---------------------------------------------------------
     def require_pcpus(self, count, why):
-        """Skip, naming the missing hardware, when the compute has fewer
-        dedicated CPUs than the test needs."""
+        """Skip when the compute has too few dedicated CPUs for the test.
+
+        The reason names the CPUs missing: hardware, not configuration.
+        """
         if len(self.dedicated) < count:
             raise self.skipException(
                 'needs %d dedicated host CPUs (%s); the compute has %d (%s)'

@@ -12,13 +12,12 @@
 """Real-time servers booted by a tenant through the API, checked on the
 compute: libvirt's domain, QEMU's threads in /proc, the guest's console."""
 
+from nova_rt_tempest_plugin.tests import base
 from tempest.common import waiters
 from tempest import config
-from tempest.lib.services.placement import base_placement_client
 from tempest.lib import decorators
 from tempest.lib import exceptions as lib_exc
-
-from nova_rt_tempest_plugin.tests import base
+from tempest.lib.services.placement import base_placement_client
 
 CONF = config.CONF
 

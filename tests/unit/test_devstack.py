@@ -17,6 +17,7 @@ tools/cloud runs the plugin's phases with. Only package installation is
 recorded instead of run.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -26,8 +27,17 @@ import testtools
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, 'tools', 'cloudlib'))
-import ini  # noqa: E402
+
+
+def _load_ini_tool():
+    path = os.path.join(TOP, 'tools', 'cloudlib', 'ini.py')
+    spec = importlib.util.spec_from_file_location('nova_rt_ini_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ini = _load_ini_tool()
 
 COMPAT = os.path.join(TOP, 'tools', 'cloudlib', 'devstack-compat.sh')
 

@@ -14,8 +14,8 @@ honest facts, and only when both compute and scheduler opt in."""
 
 from nova_rt import fitting
 from nova_rt.host import checks
-from nova_rt.host import profile as host_profile
 from nova_rt.host import facts as host_facts
+from nova_rt.host import profile as host_profile
 from nova_rt import scheduler
 from tests.unit.host import base
 from tests.unit import test_scheduler as ts

@@ -16,9 +16,8 @@ vCPUs, vCPU 1 fifo 10, captured under tests/unit/captured)."""
 import os
 from unittest import mock
 
-import testtools
-
 from nova_rt_tempest_plugin import hostside
+import testtools
 
 CAPTURED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         'captured')
