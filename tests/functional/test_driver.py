@@ -273,6 +273,39 @@ class RefusalTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
         self.assertNotIn(server['id'], self.defined)
 
 
+class LabModeTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
+    """A compute that is not ready runs real-time guests only when lab mode
+    is on, and still publishes that it is not ready."""
+
+    def start_lab_compute(self, lab_mode):
+        self.flags(lab_mode=lab_mode, group='nova_rt')
+        # Nothing isolated: the audit says not ready.
+        self.start_realtime_compute('lab1', nodes=1, cores_per_node=4,
+                                    housekeeping={0}, ready=False)
+
+    def test_lab_mode_boots_on_dedicated_cpus_with_honest_facts(self):
+        self.start_lab_compute(True)
+        facts = self.facts_of('lab1')
+        self.assertFalse(facts.ready)
+        self.assertTrue(facts.lab)
+        server = self.boot(vcpus=2, **{'hw:cpu_realtime_mask': '^0'})
+        self.assertEqual('lab1', server['OS-EXT-SRV-ATTR:host'])
+        xml = self.domain_xml(server)
+        self.assertEqual(1, len(xml.findall('cputune/vcpusched')))
+        rp = self._get_provider_uuid_by_host('lab1')
+        traits = set(self._get_provider_traits(rp))
+        self.assertIn('CUSTOM_NOVA_RT_LAB', traits)
+        self.assertNotIn('CUSTOM_NOVA_RT_READY', traits)
+
+    def test_without_lab_mode_a_not_ready_host_refuses(self):
+        self.start_lab_compute(False)
+        self.assertFalse(self.facts_of('lab1').lab)
+        server = self.boot(vcpus=2, expected_state='ERROR',
+                           **{'hw:cpu_realtime_mask': '^0'})
+        self.assertIn('No valid host', server['fault']['message'])
+        self.assertNotIn(server['id'], self.defined)
+
+
 class DriverWithoutFilterTest(RealtimeDomainMixin,
                               rb.RealtimeDriverTestBase):
     """With RealtimeFilter not enabled, the driver still protects the
