@@ -16,7 +16,7 @@ the config object Nova has just built for this guest (never a shared one)
 and the RealtimeRequest, and fills in what real-time needs on top of
 upstream's ``hw:cpu_realtime`` handling. They never duplicate an element
 Nova emits: the vCPU ``<vcpusched>`` Nova writes with its host-wide priority
-is adjusted in place.
+is replaced by the flavor's.
 
 Refusals raise RequestNotHonourable before anything reaches libvirt.
 """
@@ -27,6 +27,7 @@ import typing
 from lxml import etree
 from nova.virt.libvirt import config as vconfig
 
+from nova_rt import cat
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt import guest_args
@@ -107,8 +108,7 @@ def cache_tune(request, rt_cpus, layout):
         raise exception.RequestNotHonourable(
             reason='rt:l3_cache_kib=%d but the host has no Cache Allocation '
                    'Technology (resctrl L3)' % request.l3_cache_kib)
-    ways = -(-request.l3_cache_kib // layout.way_kib)
-    size = ways * layout.way_kib
+    size = cat.reserved_kib(request.l3_cache_kib, layout.way_kib)
     unknown = frozenset(c for c in rt_cpus if c not in layout.cache_of_cpu)
     if unknown:
         raise exception.RequestNotHonourable(

@@ -31,7 +31,6 @@ from nova_rt.host import checks
 from nova_rt.host import plan as host_plan
 from nova_rt.host import profile as host_profile
 
-EXIT_READY, EXIT_NOT_READY = 0, 1
 
 DEFAULT_SMI_INTERVAL = 0.25
 
@@ -118,7 +117,7 @@ def check_host(args, out=None):
         out.write('\n')
     else:
         out.write(render_table(report, colour=out.isatty()))
-    return EXIT_READY if report.ready else EXIT_NOT_READY
+    return cmd_args.EXIT_OK if report.ready else cmd_args.EXIT_NEGATIVE
 
 
 def render_table(report, colour=False, width=None):
@@ -168,4 +167,4 @@ def plan_host(args, out=None):
         out.write('\n')
     else:
         out.write(host_plan.render_text(result))
-    return 0
+    return cmd_args.EXIT_OK

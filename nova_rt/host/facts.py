@@ -26,7 +26,8 @@ from oslo_log import log as logging
 
 from nova_rt import cpuset
 from nova_rt import exception
-from nova_rt.host import profile as host_profile
+from nova_rt import priority as rt_priority
+from nova_rt.host import model as host_model
 from nova_rt.host import reader as host_reader
 
 LOG = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ TRAIT_PREEMPT_RT = 'CUSTOM_NOVA_RT_PREEMPT_RT'
 TRAIT_CAT = 'CUSTOM_NOVA_RT_CAT'
 TRAITS = (TRAIT_READY, TRAIT_PREEMPT_RT, TRAIT_CAT)
 
-KERNELS = (host_profile.KERNEL_PREEMPT_RT, host_profile.KERNEL_PREEMPT,
-           host_profile.KERNEL_NONE)
+KERNELS = (host_model.KERNEL_PREEMPT_RT, host_model.KERNEL_PREEMPT,
+           host_model.KERNEL_NONE)
 
 
 class InvalidHostFacts(exception.NovaRTError):
@@ -81,20 +82,18 @@ class HostFacts:
 
 def kthread_prio(profile):
     """The ``nova_rt_kthread_prio`` of a profile (see ``HostFacts``)."""
-    if not (host_profile.known(profile.kthreads)
-            and host_profile.known(profile.isolated_cpus)):
+    if not (host_model.known(profile.kthreads)
+            and host_model.known(profile.isolated_cpus)):
         return None
-    bound = [t for t in profile.kthreads if t.cpu in profile.isolated_cpus]
-    if not bound:
-        return None
-    return min(t.priority if t.is_rt else 0 for t in bound)
+    return rt_priority.lowest_kthread_priority(profile.kthreads,
+                                               profile.isolated_cpus)
 
 
 def facts_from_report(profile, report, latency_max_us=None):
     """The facts to publish for a profile and its audit ``Report``."""
     cat = profile.cat
     l3 = min_kib = domains = None
-    if host_profile.known(cat) and cat.l3_kib and cat.ways:
+    if host_model.known(cat) and cat.l3_kib and cat.ways:
         # The smallest domain bounds what an instance can get anywhere.
         l3 = min(cat.l3_kib.values())
         min_kib = l3 // cat.ways
@@ -152,7 +151,7 @@ def to_traits(facts):
     traits = set()
     if facts.ready:
         traits.add(TRAIT_READY)
-    if facts.kernel == host_profile.KERNEL_PREEMPT_RT:
+    if facts.kernel == host_model.KERNEL_PREEMPT_RT:
         traits.add(TRAIT_PREEMPT_RT)
     if facts.cat_l3_kib:
         traits.add(TRAIT_CAT)

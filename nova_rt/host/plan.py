@@ -24,12 +24,31 @@ import typing
 
 from nova_rt import cpuset
 from nova_rt import exception
-from nova_rt.host import profile as host_profile
+from nova_rt.host import model
+from nova_rt import kernel_args as kargs
+from nova_rt import priority as rt_priority
 
 # Kernel threads go one above the highest vCPU priority flavors may ask
-# for ([nova_rt] max_vcpu_priority, 49 by default): 50 is also where
-# PREEMPT_RT puts its threaded interrupt handlers.
-DEFAULT_MAX_VCPU_PRIORITY = 49
+# for ([nova_rt] max_vcpu_priority).
+DEFAULT_MAX_VCPU_PRIORITY = rt_priority.DEFAULT_MAX_VCPU_PRIORITY
+
+# Why each partitioning argument (nova_rt.kernel_args) is on a host.
+_PARTITIONING_WHY = {
+    'isolcpus': 'take the real-time CPUs out of the scheduler domains (no '
+                'load balancing onto them) and keep managed interrupts off '
+                'them',
+    'nohz': 'tickless idle, needed by nohz_full',
+    'nohz_full': 'stop the scheduler tick while one task (a vCPU) runs',
+    'rcu_nocbs': 'run RCU callbacks on housekeeping CPUs, not the real-time '
+                 'ones',
+    'irqaffinity': 'default affinity of device interrupts',
+    'skew_tick': 'offset the ticks of the housekeeping CPUs so they do not '
+                 'contend on the same locks',
+    'tsc': 'no clocksource watchdog on the TSC: its periodic checks '
+           'interrupt every CPU',
+    'nosoftlockup': 'a vCPU busy-polling for minutes is not a soft lockup; '
+                    'the detector\'s timer would interrupt it',
+}
 
 
 class PlanError(exception.NovaRTError):
@@ -112,35 +131,25 @@ def housekeeping(profile, per_node=1):
 
 
 def _vendor(profile):
-    return profile.cpu_vendor if host_profile.known(profile.cpu_vendor) \
+    return profile.cpu_vendor if model.known(profile.cpu_vendor) \
         else ''
 
 
 def _flags(profile):
-    return profile.cpu_flags if host_profile.known(profile.cpu_flags) \
+    return profile.cpu_flags if model.known(profile.cpu_flags) \
         else frozenset()
 
 
 def _kernel_args(hk, iso, intel):
-    h, i = cpuset.format(hk), cpuset.format(iso)
-    args = [
-        Item('isolcpus', 'managed_irq,domain,' + i,
-             'take the real-time CPUs out of the scheduler domains (no load '
-             'balancing onto them) and keep managed interrupts off them'),
-        Item('nohz', 'on', 'tickless idle, needed by nohz_full'),
-        Item('nohz_full', i,
-             'stop the scheduler tick while one task (a vCPU) runs'),
-        Item('rcu_nocbs', i,
-             'run RCU callbacks on housekeeping CPUs, not the real-time ones'),
-        Item('irqaffinity', h, 'default affinity of device interrupts'),
-        Item('kthread_cpus', h, 'where unbound kernel threads may run'),
-        Item('skew_tick', '1', 'offset the ticks of the housekeeping CPUs '
-             'so they do not contend on the same locks'),
-        Item('tsc', 'reliable', 'no clocksource watchdog on the TSC: its '
-             'periodic checks interrupt every CPU'),
-        Item('nosoftlockup', None, 'a vCPU busy-polling for minutes is not a '
-             'soft lockup; the detector\'s timer would interrupt it'),
-    ]
+    h = cpuset.format(hk)
+    args = []
+    for name, value in kargs.partitioning_args(cpuset.format(iso), h):
+        args.append(Item(name, value, _PARTITIONING_WHY[name]))
+        if name == 'irqaffinity':
+            # Host only: a guest's kernel threads follow its housekeeping
+            # vCPUs through isolcpus already.
+            args.append(Item('kthread_cpus', h,
+                             'where unbound kernel threads may run'))
     if intel:
         args += [
             Item('intel_pstate', 'disable',
@@ -197,7 +206,7 @@ def plan(profile, housekeeping_per_node=1,
     optional.append(Item('idle', 'poll', 'never idle at all: the lowest '
                          'wake-up latency, at the cost of full power draw'))
 
-    prio = min(max_vcpu_priority + 1, 99)
+    prio = rt_priority.kthread_priority_above(max_vcpu_priority)
     kthreads = tuple(
         Item('group.%s' % name, '0:f:%d:*:^\\[%s' % (prio, name),
              'tuned [scheduler] rule: %s/N SCHED_FIFO %d, above every vCPU'
@@ -218,7 +227,7 @@ def plan(profile, housekeeping_per_node=1,
 
     qemu = ()
     cgroup = profile.cgroup
-    if (not host_profile.known(cgroup)
+    if (not model.known(cgroup)
             or cgroup.rt_group_sched is not False):
         qemu = (Item('cgroup_controllers',
                      '[ "devices", "memory", "blkio", "cpuset", "cpuacct" ]',
@@ -297,4 +306,3 @@ def render_text(p):
     for item in p.nova_conf:
         lines.append('  %s    # %s' % (item.render(' = '), item.why))
     return '\n'.join(lines) + '\n'
-

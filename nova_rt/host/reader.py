@@ -24,8 +24,13 @@ into an empty string.
 
 import errno
 import os
+import types
 
+from nova_rt import cpuset
 from nova_rt import exception
+
+CPU_DIR = 'sys/devices/system/cpu'
+NODE_DIR = 'sys/devices/system/node'
 
 
 class HostFileError(exception.NovaRTError):
@@ -65,6 +70,27 @@ def _error(path, exc):
     if code in (errno.EACCES, errno.EPERM):
         return HostFileDenied(path, 'not readable (%s)' % reason, code)
     return HostFileError(path, 'cannot read (%s)' % reason, code)
+
+
+def freeze(mapping):
+    """A read-only copy of ``mapping``, for the frozen profile."""
+    return types.MappingProxyType(dict(mapping))
+
+
+def read_cpulist(r, rel):
+    """The CPUs of a list-format file (``"0-3,8"``) read with ``r``.
+
+    :raises: HostFileError; HostFileInvalid when the content is not a list
+    """
+    text = r.read_line(rel)
+    # sysfs prints "(null)" for a cpumask that was never allocated, e.g.
+    # nohz_full on kernels booted without nohz_full= before 5.x.
+    if text == '(null)':
+        return frozenset()
+    try:
+        return cpuset.parse(text, '/' + rel)
+    except exception.InvalidCPUSet as e:
+        raise HostFileInvalid(rel, e.kwargs.get('reason', e))
 
 
 def parse_mask(text, path='mask'):

@@ -16,6 +16,7 @@ import testtools
 
 from nova_rt import exception
 from nova_rt import guest_args
+from nova_rt import kernel_args
 from nova_rt import request as rt
 
 
@@ -124,7 +125,7 @@ class ParseExtraTest(testtools.TestCase):
                 self.assertIn(fragment, str(e))
 
     def test_derived_keys_refused(self):
-        for key in guest_args.DERIVED_KEYS:
+        for key in kernel_args.DERIVED_KEYS:
             e = self.assertRaises(exception.InvalidGuestKernelArgs,
                                   guest_args.parse_extra, '%s=1' % key)
             self.assertIn('derived by nova-rt', str(e))
