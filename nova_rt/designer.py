@@ -46,6 +46,22 @@ class CacheLayout:
     domain_kib: int
 
 
+def cache_layout(facts):
+    """The CAT layout a host's facts describe, or None without CAT.
+
+    The same function serves this host at spawn and a live migration's
+    destination (from its published stats), so both derive ``cachetune``
+    alike.
+    """
+    if facts is None or not (facts.cat_l3_kib and facts.cat_min_kib and
+                             facts.cat_domains):
+        return None
+    cache_of_cpu = {cpu: cache_id for cache_id, cpus in facts.cat_domains
+                    for cpu in cpus}
+    return CacheLayout(cache_of_cpu=cache_of_cpu, way_kib=facts.cat_min_kib,
+                       domain_kib=facts.cat_l3_kib)
+
+
 def vcpu_pins(cputune):
     """vCPU -> the host CPUs Nova pinned it to."""
     return {pin.id: frozenset(pin.cpuset or ()) for pin in cputune.vcpupin}

@@ -366,6 +366,27 @@ def _pmu(extra_specs, image_properties):
     return bool(flavor_value if flavor_value is not None else image_value)
 
 
+# The image properties nova-rt reads: the upstream ones Nova itself honours
+# for real-time and CPU placement. Tenants set images; nothing else of
+# theirs is looked at.
+IMAGE_PROPERTIES = ('hw_cpu_realtime_mask', 'hw_cpu_policy',
+                    'hw_cpu_thread_policy', 'hw_pmu', 'hw_numa_nodes',
+                    'hw_mem_page_size')
+
+
+def image_properties(props):
+    """The allow-listed, set properties of an image (a mapping or Nova's
+    ``ImageMetaProps``; None for no image)."""
+    if props is None:
+        return {}
+    found = {}
+    for name in IMAGE_PROPERTIES:
+        value = props.get(name)
+        if value is not None:
+            found[name] = value
+    return found
+
+
 def is_realtime(extra_specs):
     """Nova's test: ``hw:cpu_realtime`` is truthy (lenient, as upstream)."""
     return strutils.bool_from_string(extra_specs.get('hw:cpu_realtime'))

@@ -25,6 +25,7 @@ import sys
 
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
+from nova_rt import conf as nova_rt_conf
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt.host import checks
@@ -96,21 +97,14 @@ def _root(args, conf):
     return root
 
 
-def _cpus(conf, name):
-    value = getattr(conf.compute, name)
-    if value is None or not value.strip():
-        return None
-    return cpuset.parse(value, '[compute] %s' % name)
-
-
 def check_host(args, out=None):
     out = out or sys.stdout
     conf = common.load_conf(args.config_file)
     root = _root(args, conf)
     profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
-    report = checks.audit(profile,
-                          dedicated_cpus=_cpus(conf, 'cpu_dedicated_set'),
-                          shared_cpus=_cpus(conf, 'cpu_shared_set'),
+    dedicated, shared = nova_rt_conf.compute_cpu_sets(conf)
+    report = checks.audit(profile, dedicated_cpus=dedicated,
+                          shared_cpus=shared,
                           vcpu_priority=conf.nova_rt.default_vcpu_priority)
     if args.format == 'json':
         json.dump(report.to_dict(), out, indent=2)

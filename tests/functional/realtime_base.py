@@ -30,6 +30,7 @@ from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.libvirt import base
 from sqlalchemy import exc as sa_exc
 
+from nova_rt import conf as rt_conf
 from nova_rt import cpuset
 from nova_rt import request as rt_request
 from tests.host_trees import build
@@ -84,6 +85,8 @@ class RealtimeDriverTestBase(base.ServersTestBase):
     ADMIN_API = True
 
     def setUp(self):
+        # [nova_rt] on nova's CONF before any self.flags(group='nova_rt').
+        rt_conf.nova_conf()
         self.defined = {}
         super().setUp()
         # Nova 34 still calls noload(), which SQLAlchemy 2.1 deprecates and

@@ -728,7 +728,8 @@ class UsageTest(GuestBase):
 
     def test_unexpected_error_is_one_line(self):
         self.entries(oem())
-        with mock.patch.object(bootloader, 'apply', side_effect=ValueError('x')):
+        with mock.patch.object(bootloader, 'apply',
+                               side_effect=ValueError('x')):
             code, _, err = run('apply', '--root', self.root)
         self.assertEqual(2, code)
         self.assertEqual('nova-rt-guest: internal error: ValueError: x\n', err)
