@@ -114,37 +114,42 @@ def check_host(args, out=None):
     return cmd_args.EXIT_OK if report.ready else cmd_args.EXIT_NEGATIVE
 
 
+def _headline(report):
+    if report.ready:
+        return 'READY for real-time guests'
+    head = 'NOT READY for real-time guests'
+    if report.blocking:
+        head += ': %s' % ', '.join(f.check for f in report.blocking)
+    return head
+
+
+def _finding_line(f, name_width, colour, width):
+    line = '%-7s %s %-*s  %s' % (f.status.upper(),
+                                 '*' if f.critical else ' ',
+                                 name_width, f.check, f.observed)
+    if width and len(line) > width:
+        line = line[:width - 1] + '~'
+    if colour:
+        line = _COLOURS[f.status] + line[:7] + _RESET + line[7:]
+    return line
+
+
 def render_table(report, colour=False, width=None):
     """One line a check, failures first; remedies below the table."""
     if width is None and colour:
         width = shutil.get_terminal_size().columns
-    blocking = report.blocking
-    if report.ready:
-        head = 'READY for real-time guests'
-    else:
-        head = 'NOT READY for real-time guests'
-        if blocking:
-            head += ': %s' % ', '.join(f.check for f in blocking)
-    lines = [head, 'kernel %s, isolated CPUs %s' % (
+    lines = [_headline(report), 'kernel %s, isolated CPUs %s' % (
         report.kernel, cpuset.format(report.isolated_cpus) or 'none'), '']
-    order = sorted(enumerate(report.findings), key=lambda item: (
-        _ORDER[item[1].status], not item[1].critical, item[0]))
+    order = [f for _, f in sorted(
+        enumerate(report.findings), key=lambda item: (
+            _ORDER[item[1].status], not item[1].critical, item[0]))]
     name_width = max(len(f.check) for f in report.findings)
-    for _, f in order:
-        line = '%-7s %s %-*s  %s' % (f.status.upper(),
-                                     '*' if f.critical else ' ',
-                                     name_width, f.check, f.observed)
-        if width and len(line) > width:
-            line = line[:width - 1] + '~'
-        if colour:
-            line = _COLOURS[f.status] + line[:7] + _RESET + line[7:]
-        lines.append(line)
-    remedies = [f for _, f in order
+    lines += [_finding_line(f, name_width, colour, width) for f in order]
+    remedies = [f for f in order
                 if f.status in (checks.FAIL, checks.WARN) and f.remediation]
     if remedies:
         lines += ['', 'Remedies (* = critical for readiness):']
-        for f in remedies:
-            lines.append('  %s: %s' % (f.check, f.remediation))
+        lines += ['  %s: %s' % (f.check, f.remediation) for f in remedies]
     return '\n'.join(lines) + '\n'
 
 

@@ -59,18 +59,24 @@ def parse_args(value, what):
     return tokens
 
 
-def parse_delivery(oem_strings):
-    """The nova-rt delivery among the OEM strings, or None without one.
+def _ours(string):
+    """(key, value) of one of nova-rt's OEM strings, or None."""
+    key, sep, value = string.partition('=')
+    if sep and (key.startswith(guest_args.OEM_PREFIX)
+                or key == guest_args.SYSTEMD_CMDLINE_EXTRA):
+        return key, value
+    return None
 
-    ``org.openstack.nova-rt.kernel-args`` wins; the systemd-stub string is
-    the fallback. A key given twice with different values is an error.
-    """
+
+def _collect(oem_strings):
+    """(key -> value, key -> source) of nova-rt's OEM strings; a key given
+    twice with different values is an error."""
     values, sources = {}, {}
     for source, string in oem_strings:
-        key, sep, value = string.partition('=')
-        if not sep or not (key.startswith(guest_args.OEM_PREFIX)
-                           or key == guest_args.SYSTEMD_CMDLINE_EXTRA):
+        found = _ours(string)
+        if found is None:
             continue
+        key, value = found
         if key in values and values[key] != value:
             raise GuestError(reason='%s given twice with different values '
                              '(%s, %s)' % (key, sources[key], source))
@@ -80,12 +86,10 @@ def parse_delivery(oem_strings):
         raise GuestError(reason='%s=%r: this nova-rt-guest understands '
                          'version %s only' % (VERSION_KEY, values[VERSION_KEY],
                                               guest_args.OEM_VERSION))
-    for key in (KERNEL_ARGS_KEY, guest_args.SYSTEMD_CMDLINE_EXTRA):
-        if key in values:
-            args_key = key
-            break
-    else:
-        return None
+    return values, sources
+
+
+def _vcpu_fields(values):
     fields = {}
     for name in ('realtime-vcpus', 'housekeeping-vcpus'):
         value = values.get(guest_args.OEM_PREFIX + name)
@@ -97,11 +101,27 @@ def parse_delivery(oem_strings):
     if scheduler is not None and not _VCPU_SCHEDULER.fullmatch(scheduler):
         raise GuestError(reason='%svcpu-scheduler: refused: %r'
                          % (guest_args.OEM_PREFIX, scheduler))
+    fields['vcpu_scheduler'] = scheduler
+    return fields
+
+
+def parse_delivery(oem_strings):
+    """The nova-rt delivery among the OEM strings, or None without one.
+
+    ``org.openstack.nova-rt.kernel-args`` wins; the systemd-stub string is
+    the fallback. A key given twice with different values is an error.
+    """
+    values, sources = _collect(oem_strings)
+    keys = [key for key in (KERNEL_ARGS_KEY, guest_args.SYSTEMD_CMDLINE_EXTRA)
+            if key in values]
+    if not keys:
+        return None
+    args_key = keys[0]
+    fields = _vcpu_fields(values)
     return Delivery(
         kernel_args=parse_args(values[args_key],
                                '%s (%s)' % (args_key, sources[args_key])),
         kernel_args_key=args_key,
         version=values.get(VERSION_KEY),
-        vcpu_scheduler=scheduler,
         sources=tuple(sorted(set(sources.values()))),
         **fields)

@@ -34,25 +34,55 @@ KERNEL_PREEMPT = model.KERNEL_PREEMPT
 KERNEL_NONE = model.KERNEL_NONE
 
 
-def read_kernel(r, cmdline):
-    """('preempt_rt'|'preempt'|'none', evidence)."""
+def _kernel_version(r):
+    """uname -v, or the Unknown of why neither file could be read."""
     try:
-        version = r.read_line('proc/version')
+        return r.read_line('proc/version')
     except host_reader.HostFileError as e:
         try:
-            version = r.read_line('proc/sys/kernel/version')
+            return r.read_line('proc/sys/kernel/version')
         except host_reader.HostFileError:
-            version = None
-            error = e
+            return _unknown(e)
+
+
+def _realtime_patch(r):
+    # The out-of-tree RT patch set adds /sys/kernel/realtime; mainline
+    # PREEMPT_RT (6.12+) does not, hence the uname string.
     try:
-        # The out-of-tree RT patch set adds /sys/kernel/realtime; mainline
-        # PREEMPT_RT (6.12+) does not, hence the uname string below.
-        if r.read_line('sys/kernel/realtime') == '1':
-            return KERNEL_PREEMPT_RT, '/sys/kernel/realtime is 1'
+        return r.read_line('sys/kernel/realtime') == '1'
+    except host_reader.HostFileError:
+        return False
+
+
+def _dynamic_preemption(r, cmdline):
+    """(kind, evidence) of a PREEMPT_DYNAMIC kernel."""
+    mode, source = None, None
+    try:
+        # debugfs shows the modes with the current one in parentheses:
+        # "none voluntary (full) lazy".
+        text = r.read_line('sys/kernel/debug/sched/preempt')
+        match = re.search(r'\((\w+)\)', text)
+        if match:
+            mode, source = match.group(1), 'debugfs sched/preempt'
     except host_reader.HostFileError:
         pass
-    if version is None:
-        return KERNEL_NONE, _unknown(error)
+    if mode is None and known(cmdline) and cmdline.value('preempt'):
+        mode, source = cmdline.value('preempt'), 'preempt= on cmdline'
+    if mode is None:
+        return KERNEL_NONE, (
+            'PREEMPT_DYNAMIC kernel, mode not visible (no debugfs, no '
+            'preempt=): assumed voluntary, the distributions\' default')
+    kind = KERNEL_PREEMPT if mode in ('full', 'lazy') else KERNEL_NONE
+    return kind, 'PREEMPT_DYNAMIC, mode %s (%s)' % (mode, source)
+
+
+def read_kernel(r, cmdline):
+    """('preempt_rt'|'preempt'|'none', evidence)."""
+    version = _kernel_version(r)
+    if _realtime_patch(r):
+        return KERNEL_PREEMPT_RT, '/sys/kernel/realtime is 1'
+    if not known(version):
+        return KERNEL_NONE, version
     # uname -v: "#1 SMP PREEMPT_RT ...", "#1 SMP PREEMPT_DYNAMIC ...",
     # "#1 SMP PREEMPT ..." (full preemption) or just "#1 SMP ..."
     # (voluntary or none).
@@ -60,24 +90,7 @@ def read_kernel(r, cmdline):
     if 'PREEMPT_RT' in tokens:
         return KERNEL_PREEMPT_RT, 'PREEMPT_RT in /proc/version'
     if 'PREEMPT_DYNAMIC' in tokens:
-        mode, source = None, None
-        try:
-            # debugfs shows the modes with the current one in parentheses:
-            # "none voluntary (full) lazy".
-            text = r.read_line('sys/kernel/debug/sched/preempt')
-            match = re.search(r'\((\w+)\)', text)
-            if match:
-                mode, source = match.group(1), 'debugfs sched/preempt'
-        except host_reader.HostFileError:
-            pass
-        if mode is None and known(cmdline) and cmdline.value('preempt'):
-            mode, source = cmdline.value('preempt'), 'preempt= on cmdline'
-        if mode is None:
-            return KERNEL_NONE, (
-                'PREEMPT_DYNAMIC kernel, mode not visible (no debugfs, no '
-                'preempt=): assumed voluntary, the distributions\' default')
-        kind = KERNEL_PREEMPT if mode in ('full', 'lazy') else KERNEL_NONE
-        return kind, 'PREEMPT_DYNAMIC, mode %s (%s)' % (mode, source)
+        return _dynamic_preemption(r, cmdline)
     if 'PREEMPT' in tokens:
         return KERNEL_PREEMPT, 'PREEMPT in /proc/version'
     return KERNEL_NONE, 'no PREEMPT in /proc/version'
@@ -114,59 +127,66 @@ def _isolcpus(cmdline):
     return frozenset(flags), cpuset.parse(rest, 'isolcpus=')
 
 
-def read_isolation(r, cmdline, online):
-    """(flags, isolated, evidence, nohz_full, rcu_nocbs)."""
-    flags, iso_cpus, cmd_error = frozenset(), frozenset(), None
-    if known(cmdline):
-        try:
-            flags, iso_cpus = _isolcpus(cmdline)
-        except exception.InvalidCPUSet as e:
-            cmd_error = Unknown(str(e))
-    else:
-        cmd_error = cmdline
+def _cmdline_isolcpus(cmdline):
+    """(flags, cpus, error) of isolcpus= on a command line; error is the
+    Unknown that stands for every command-line value when it is set."""
+    if not known(cmdline):
+        return frozenset(), frozenset(), cmdline
+    try:
+        return _isolcpus(cmdline) + (None,)
+    except exception.InvalidCPUSet as e:
+        return frozenset(), frozenset(), Unknown(str(e))
+
+
+def _isolated(r, flags, iso_cpus, cmd_error):
+    """(isolated, evidence): only the isolcpus domain set, the complement
+    of the HK_TYPE_DOMAIN housekeeping mask, never nohz_full."""
+    try:
+        return (_read_cpulist(r, _CPU_DIR + '/isolated'),
+                '/sys/devices/system/cpu/isolated')
+    except host_reader.HostFileError as e:
+        if cmd_error:
+            return cmd_error, str(e)
     # isolcpus= without flags means "domain"; with flags, only the ones
     # given (isolcpus=managed_irq,2-7 does not take 2-7 out of the
     # scheduler domains).
     domain = not flags or 'domain' in flags
-    try:
-        # Only the isolcpus domain set: the complement of the
-        # HK_TYPE_DOMAIN housekeeping mask, never nohz_full.
-        isolated = _read_cpulist(r, _CPU_DIR + '/isolated')
-        evidence = '/sys/devices/system/cpu/isolated'
-    except host_reader.HostFileError as e:
-        if cmd_error:
-            isolated, evidence = cmd_error, str(e)
-        else:
-            isolated = iso_cpus if domain else frozenset()
-            evidence = 'isolcpus= on the command line'
-    try:
-        nohz = _read_cpulist(r, _CPU_DIR + '/nohz_full')
-    except host_reader.HostFileError:
-        # Absent without CONFIG_NO_HZ_FULL; the command line is the
-        # fallback. isolcpus=nohz sets the same tick mask as nohz_full=.
-        if cmd_error:
-            nohz = cmd_error
-        else:
-            try:
-                nohz = _cmdline_cpus(cmdline.value('nohz_full'), online,
-                                     'nohz_full=')
-            except exception.InvalidCPUSet as e:
-                nohz = Unknown(str(e))
-            else:
-                if 'nohz' in flags:
-                    nohz |= iso_cpus
+    return (iso_cpus if domain else frozenset(),
+            'isolcpus= on the command line')
+
+
+def _cmdline_set(cmdline, name, online, cmd_error):
+    """The CPUs of nohz_full= or rcu_nocbs=, or an Unknown."""
     if cmd_error:
-        nocbs = cmd_error
-    else:
-        try:
-            nocbs = _cmdline_cpus(cmdline.value('rcu_nocbs'), online,
-                                  'rcu_nocbs=')
-        except exception.InvalidCPUSet as e:
-            nocbs = Unknown(str(e))
-        else:
-            # rcu_init_nohz(): nohz_full CPUs are offloaded too.
-            if known(nohz):
-                nocbs |= nohz
+        return cmd_error
+    try:
+        return _cmdline_cpus(cmdline.value(name), online, name + '=')
+    except exception.InvalidCPUSet as e:
+        return Unknown(str(e))
+
+
+def _nohz_full(r, cmdline, online, flags, iso_cpus, cmd_error):
+    try:
+        return _read_cpulist(r, _CPU_DIR + '/nohz_full')
+    except host_reader.HostFileError:
+        pass
+    # Absent without CONFIG_NO_HZ_FULL; the command line is the fallback.
+    # isolcpus=nohz sets the same tick mask as nohz_full=.
+    nohz = _cmdline_set(cmdline, 'nohz_full', online, cmd_error)
+    if known(nohz) and 'nohz' in flags:
+        nohz |= iso_cpus
+    return nohz
+
+
+def read_isolation(r, cmdline, online):
+    """(flags, isolated, evidence, nohz_full, rcu_nocbs)."""
+    flags, iso_cpus, cmd_error = _cmdline_isolcpus(cmdline)
+    isolated, evidence = _isolated(r, flags, iso_cpus, cmd_error)
+    nohz = _nohz_full(r, cmdline, online, flags, iso_cpus, cmd_error)
+    nocbs = _cmdline_set(cmdline, 'rcu_nocbs', online, cmd_error)
+    # rcu_init_nohz(): nohz_full CPUs are offloaded too.
+    if known(nocbs) and known(nohz):
+        nocbs |= nohz
     return flags, isolated, evidence, nohz, nocbs
 
 

@@ -170,6 +170,73 @@ def _kernel_args(hk, iso, intel):
     return tuple(args)
 
 
+def _optional_kernel_args(profile):
+    optional = []
+    if 'pdpe1gb' in _flags(profile):
+        optional += [
+            Item('default_hugepagesz', '1G', 'guest memory in 1 GiB pages '
+                 '(hw:mem_page_size=1GB)'),
+            Item('hugepagesz', '1G', 'the size the next hugepages= counts'),
+            Item('hugepages', '<N>', 'reserve N 1 GiB pages at boot, spread '
+                 'over the NUMA nodes: the guest memory this host offers'),
+        ]
+    else:
+        optional.append(Item(
+            'hugepages', '<N>', 'reserve N 2 MiB pages at boot for guests '
+            'with hw:mem_page_size; this CPU has no 1 GiB pages (pdpe1gb)'))
+    optional.append(Item('idle', 'poll', 'never idle at all: the lowest '
+                         'wake-up latency, at the cost of full power draw'))
+    return tuple(optional)
+
+
+def _kthread_priorities(max_vcpu_priority):
+    prio = rt_priority.kthread_priority_above(max_vcpu_priority)
+    kthreads = tuple(
+        Item('group.%s' % name, '0:f:%d:*:^\\[%s' % (prio, name),
+             'tuned [scheduler] rule: %s/N SCHED_FIFO %d, above every vCPU'
+             % (name, prio))
+        for name in ('ksoftirqd', 'ktimers', 'rcuc'))
+    return kthreads + (Item('rcutree.kthread_prio', str(prio),
+                            'the kernel argument that sets rcuc/N at boot'),)
+
+
+def _module_options(vendor):
+    modules = [Item('kvm.kvmclock_periodic_sync', '0',
+                    'no clock update of every vCPU each 300 s')]
+    if vendor == 'GenuineIntel':
+        modules.append(Item('kvm_intel.ple_gap', '0', 'no pause-loop exits: '
+                            'a pinned vCPU spinning in the guest keeps its '
+                            'CPU'))
+    elif vendor == 'AuthenticAMD':
+        modules.append(Item('kvm_amd.pause_filter_count', '0',
+                            'no pause-loop exits (AMD pause filter)'))
+    return tuple(modules)
+
+
+def _qemu_conf(profile):
+    cgroup = profile.cgroup
+    if model.known(cgroup) and cgroup.rt_group_sched is False:
+        return ()
+    return (Item('cgroup_controllers',
+                 '[ "devices", "memory", "blkio", "cpuset", "cpuacct" ]',
+                 'without the cpu controller, libvirt\'s per-vCPU '
+                 'cgroups do not get a zero RT budget '
+                 '(CONFIG_RT_GROUP_SCHED), so SCHED_FIFO is allowed'),)
+
+
+SYSCTLS = (
+    Item('kernel.sched_rt_runtime_us', '-1',
+         'no RT throttling: a busy SCHED_FIFO vCPU must not be '
+         'stopped 50 ms every second'),
+    Item('kernel.timer_migration', '0',
+         'timers stay on the CPU that armed them'),
+    Item('vm.stat_interval', '10',
+         'vmstat updates every 10 s, not every second, on each CPU'),
+    Item('kernel.nmi_watchdog', '0',
+         'no perf NMI on every CPU for the hard-lockup detector'),
+)
+
+
 def plan(profile, housekeeping_per_node=1,
          max_vcpu_priority=DEFAULT_MAX_VCPU_PRIORITY):
     """The partitioning and settings this host should have.
@@ -187,79 +254,22 @@ def plan(profile, housekeeping_per_node=1,
         raise PlanError(reason='%d housekeeping core(s) per node leave no '
                                'CPU to isolate' % housekeeping_per_node)
     vendor = _vendor(profile)
-    intel, amd = vendor == 'GenuineIntel', vendor == 'AuthenticAMD'
     h, i = cpuset.format(hk), cpuset.format(iso)
-
-    optional = []
-    if 'pdpe1gb' in _flags(profile):
-        optional += [
-            Item('default_hugepagesz', '1G', 'guest memory in 1 GiB pages '
-                 '(hw:mem_page_size=1GB)'),
-            Item('hugepagesz', '1G', 'the size the next hugepages= counts'),
-            Item('hugepages', '<N>', 'reserve N 1 GiB pages at boot, spread '
-                 'over the NUMA nodes: the guest memory this host offers'),
-        ]
-    else:
-        optional.append(Item(
-            'hugepages', '<N>', 'reserve N 2 MiB pages at boot for guests '
-            'with hw:mem_page_size; this CPU has no 1 GiB pages (pdpe1gb)'))
-    optional.append(Item('idle', 'poll', 'never idle at all: the lowest '
-                         'wake-up latency, at the cost of full power draw'))
-
-    prio = rt_priority.kthread_priority_above(max_vcpu_priority)
-    kthreads = tuple(
-        Item('group.%s' % name, '0:f:%d:*:^\\[%s' % (prio, name),
-             'tuned [scheduler] rule: %s/N SCHED_FIFO %d, above every vCPU'
-             % (name, prio))
-        for name in ('ksoftirqd', 'ktimers', 'rcuc'))
-    kthreads += (Item('rcutree.kthread_prio', str(prio),
-                      'the kernel argument that sets rcuc/N at boot'),)
-
-    modules = [Item('kvm.kvmclock_periodic_sync', '0',
-                    'no clock update of every vCPU each 300 s')]
-    if intel:
-        modules.append(Item('kvm_intel.ple_gap', '0', 'no pause-loop exits: '
-                            'a pinned vCPU spinning in the guest keeps its '
-                            'CPU'))
-    elif amd:
-        modules.append(Item('kvm_amd.pause_filter_count', '0',
-                            'no pause-loop exits (AMD pause filter)'))
-
-    qemu = ()
-    cgroup = profile.cgroup
-    if (not model.known(cgroup)
-            or cgroup.rt_group_sched is not False):
-        qemu = (Item('cgroup_controllers',
-                     '[ "devices", "memory", "blkio", "cpuset", "cpuacct" ]',
-                     'without the cpu controller, libvirt\'s per-vCPU '
-                     'cgroups do not get a zero RT budget '
-                     '(CONFIG_RT_GROUP_SCHED), so SCHED_FIFO is allowed'),)
-
     return HostPlan(
         housekeeping_cpus=hk,
         isolated_cpus=iso,
-        kernel_args=_kernel_args(hk, iso, intel),
-        optional_kernel_args=tuple(optional),
-        sysctls=(
-            Item('kernel.sched_rt_runtime_us', '-1',
-                 'no RT throttling: a busy SCHED_FIFO vCPU must not be '
-                 'stopped 50 ms every second'),
-            Item('kernel.timer_migration', '0',
-                 'timers stay on the CPU that armed them'),
-            Item('vm.stat_interval', '10',
-                 'vmstat updates every 10 s, not every second, on each CPU'),
-            Item('kernel.nmi_watchdog', '0',
-                 'no perf NMI on every CPU for the hard-lockup detector'),
-        ),
+        kernel_args=_kernel_args(hk, iso, vendor == 'GenuineIntel'),
+        optional_kernel_args=_optional_kernel_args(profile),
+        sysctls=SYSCTLS,
         tuned_profile='realtime-virtual-host',
         tuned_variables=(
             Item('isolated_cores', i, 'the CPUs tuned isolates: the '
                  'complement of the housekeeping cores'),
             Item('isolate_managed_irq', 'Y', 'adds managed_irq to isolcpus'),
         ),
-        kthread_priorities=kthreads,
-        module_options=tuple(modules),
-        qemu_conf=qemu,
+        kthread_priorities=_kthread_priorities(max_vcpu_priority),
+        module_options=_module_options(vendor),
+        qemu_conf=_qemu_conf(profile),
         nova_conf=(
             Item('cpu_dedicated_set', i, 'pinned, real-time vCPUs'),
             Item('cpu_shared_set', h, 'emulator threads and floating '

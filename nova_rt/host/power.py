@@ -69,40 +69,51 @@ def read_governors(r, online):
     return _freeze(result)
 
 
+def _qos_latency(r):
+    """The PM QoS CPU latency limit (/dev/cpu_dma_latency), microseconds."""
+    try:
+        return struct.unpack('<i', r.read_bytes('dev/cpu_dma_latency')[:4])[0]
+    except (host_reader.HostFileError, struct.error) as e:
+        return Unknown(str(e))
+
+
+def _idle_states(r, cpu):
+    # The state table (names, exit latencies) is the driver's and the
+    # same on every CPU; only "disable" is per CPU, so read the table once.
+    base = '%s/cpu%d/cpuidle' % (_CPU_DIR, cpu)
+    names = [n for n in r.listdir(base) if n.startswith('state')]
+    return tuple(IdleState(
+        index=int(name[5:]),
+        name=r.read_line('%s/%s/name' % (base, name)),
+        latency_us=r.read_int('%s/%s/latency' % (base, name)))
+        for name in sorted(names, key=lambda n: int(n[5:])))
+
+
+def _disabled_states(r, online, states):
+    """CPU -> indexes of its disabled states; CPUs whose flags cannot be
+    read are left out (judged unknown)."""
+    disabled = {}
+    for cpu in sorted(online):
+        try:
+            disabled[cpu] = frozenset(
+                state.index for state in states
+                if r.read_line('%s/cpu%d/cpuidle/state%d/disable'
+                               % (_CPU_DIR, cpu, state.index)) != '0')
+        except host_reader.HostFileError:
+            continue
+    return _freeze(disabled)
+
+
 def read_cpuidle(r, online, cmdline):
     try:
         driver = r.read_line(_CPU_DIR + '/cpuidle/current_driver')
     except host_reader.HostFileError as e:
         return _unknown(e)
-    try:
-        qos = struct.unpack('<i', r.read_bytes('dev/cpu_dma_latency')[:4])[0]
-    except (host_reader.HostFileError, struct.error) as e:
-        qos = Unknown(str(e))
+    qos = _qos_latency(r)
     if driver == 'none' or not online:
         return IdleInfo(driver, (), _freeze({}), qos)
-    # The state table (names, exit latencies) is the driver's and the
-    # same on every CPU; only "disable" is per CPU, so read the table once.
-    first = min(online)
-    base = '%s/cpu%d/cpuidle' % (_CPU_DIR, first)
-    states = []
     try:
-        names = [n for n in r.listdir(base) if n.startswith('state')]
-        for name in sorted(names, key=lambda n: int(n[5:])):
-            states.append(IdleState(
-                index=int(name[5:]),
-                name=r.read_line('%s/%s/name' % (base, name)),
-                latency_us=r.read_int('%s/%s/latency' % (base, name))))
+        states = _idle_states(r, min(online))
     except (host_reader.HostFileError, ValueError) as e:
         return _unknown(e)
-    disabled = {}
-    for cpu in sorted(online):
-        off = set()
-        try:
-            for state in states:
-                if r.read_line('%s/cpu%d/cpuidle/state%d/disable'
-                               % (_CPU_DIR, cpu, state.index)) != '0':
-                    off.add(state.index)
-        except host_reader.HostFileError:
-            continue    # judged unknown for this CPU
-        disabled[cpu] = frozenset(off)
-    return IdleInfo(driver, tuple(states), _freeze(disabled), qos)
+    return IdleInfo(driver, states, _disabled_states(r, online, states), qos)

@@ -36,6 +36,38 @@ def _size_kib(text):
                                   'G': 1024 * 1024}[match.group(2)]
 
 
+def _l3_index(r, cache):
+    """The cache/indexN directory of the level 3 cache, or None."""
+    for name in r.listdir(cache):
+        if (name.startswith('index') and r.read_line(
+                '%s/%s/level' % (cache, name)) == '3'):
+            return name
+    return None
+
+
+def _l3_domains(r, online):
+    """(cache id -> KiB, cache id -> CPUs), or an Unknown.
+
+    One CPU of each L3 domain is enough, the others are in its
+    shared_cpu_list; the index of the L3 is the same on every CPU.
+    """
+    l3, l3_cpus, covered, index = {}, {}, set(), None
+    for cpu in sorted(online):
+        if cpu in covered:
+            continue
+        cache = '%s/cpu%d/cache' % (_CPU_DIR, cpu)
+        index = index or _l3_index(r, cache)
+        if index is None:
+            return Unknown('no level 3 cache under /%s' % cache)
+        cache = '%s/%s' % (cache, index)
+        cache_id = r.read_int(cache + '/id')
+        l3[cache_id] = _size_kib(r.read_line(cache + '/size'))
+        sharing = _read_cpulist(r, cache + '/shared_cpu_list') | {cpu}
+        l3_cpus[cache_id] = frozenset(sharing & online)
+        covered |= sharing
+    return l3, l3_cpus
+
+
 def read_cat(r, online):
     base = 'sys/fs/resctrl/info/L3'
     try:
@@ -47,32 +79,15 @@ def read_cat(r, online):
         return _unknown(e)
     except ValueError:
         return Unknown('%s/cbm_mask: %r is not hex' % (base, mask))
-    # L3 size per cache id: one CPU of each L3 domain is enough, the
-    # others are in its shared_cpu_list.
-    l3, l3_cpus, covered, index = {}, {}, set(), None
     try:
-        for cpu in sorted(online):
-            if cpu in covered:
-                continue
-            cache = '%s/cpu%d/cache' % (_CPU_DIR, cpu)
-            if index is None:
-                for name in r.listdir(cache):
-                    if (name.startswith('index') and r.read_line(
-                            '%s/%s/level' % (cache, name)) == '3'):
-                        index = name
-                        break
-                else:
-                    return Unknown('no level 3 cache under /%s' % cache)
-            cache = '%s/%s' % (cache, index)
-            cache_id = r.read_int(cache + '/id')
-            l3[cache_id] = _size_kib(r.read_line(cache + '/size'))
-            sharing = _read_cpulist(r, cache + '/shared_cpu_list') | {cpu}
-            l3_cpus[cache_id] = frozenset(sharing & online)
-            covered |= sharing
+        domains = _l3_domains(r, online)
     except host_reader.HostFileError as e:
         return _unknown(e)
     except ValueError as e:
         return Unknown(str(e))
+    if not known(domains):
+        return domains
+    l3, l3_cpus = domains
     if not l3:
         return Unknown('no L3 cache found')
     return CatInfo(l3_kib=_freeze(sorted(l3.items())),

@@ -130,6 +130,21 @@ def check_rcu_nocbs(ctx):
     return _coverage(ctx, ctx.profile.rcu_nocbs_cpus, 'rcu_nocbs')
 
 
+def _sibling_conflicts(ctx):
+    """(dedicated CPU -> its sibling in cpu_shared_set, dedicated CPU ->
+    its sibling that is neither dedicated nor isolated)."""
+    p = ctx.profile
+    isolated = p.isolated_cpus if known(p.isolated_cpus) else frozenset()
+    in_shared, busy = {}, {}
+    for cpu in sorted(ctx.dedicated):
+        for sib in p.siblings_of(cpu) - {cpu}:
+            if sib in ctx.shared:
+                in_shared[cpu] = sib
+            elif sib not in ctx.dedicated and sib not in isolated:
+                busy[cpu] = sib
+    return in_shared, busy
+
+
 @checks.check(
     'smt.siblings', critical=True, order=60,
     expected=(
@@ -143,15 +158,7 @@ def check_smt(ctx):
         return _no_dedicated()
     if all(len(g) == 1 for g in p.smt_siblings):
         return Result(PASS, 'no SMT siblings online')
-    in_shared, busy = {}, {}
-    for cpu in sorted(ctx.dedicated):
-        for sib in p.siblings_of(cpu) - {cpu}:
-            if sib in ctx.shared:
-                in_shared[cpu] = sib
-            elif sib not in ctx.dedicated and (
-                    not known(p.isolated_cpus) or
-                    sib not in p.isolated_cpus):
-                busy[cpu] = sib
+    in_shared, busy = _sibling_conflicts(ctx)
     if in_shared:
         return Result(FAIL, 'siblings of dedicated CPUs are in '
                       'cpu_shared_set: %s' % _few(

@@ -77,6 +77,48 @@ def check_governor(ctx):
                   % (fmt(judged), ctx.judged_note))
 
 
+def _deep_states(idle):
+    """The states slower than MAX_IDLE_EXIT_LATENCY_US that the PM QoS
+    limit (when known) still lets the CPUs enter."""
+    qos = idle.qos_latency_us if known(idle.qos_latency_us) else None
+    return [s for s in idle.states
+            if s.latency_us > MAX_IDLE_EXIT_LATENCY_US
+            and (qos is None or s.latency_us <= qos)]
+
+
+def _deep_enabled(idle, deep, judged):
+    """state name -> the judged CPUs where it is enabled."""
+    bad = {}
+    for cpu in judged:
+        for state in deep:
+            if state.index not in idle.disabled[cpu]:
+                bad.setdefault(state.name, set()).add(cpu)
+    return bad
+
+
+def _idle_why(idle):
+    why = 'driver %s' % idle.driver
+    qos = idle.qos_latency_us if known(idle.qos_latency_us) else None
+    if qos is not None and any(s.latency_us > qos for s in idle.states):
+        why += ', PM QoS limit %d us' % qos
+    return why
+
+
+def _cstates_warning(ctx, deep, bad):
+    latency = {}
+    for state in deep:
+        latency.setdefault(state.name, state.latency_us)
+    return Result(WARN, 'enabled with exit latency > %d us: %s%s' % (
+        MAX_IDLE_EXIT_LATENCY_US, '; '.join(
+            '%s (%d us) on %s' % (name, latency[name], fmt(cpus))
+            for name, cpus in sorted(bad.items())),
+        ctx.judged_note),
+        remediation='cpupower -c %s idle-set -D %d (or tuned '
+        'force_latency), or processor.max_cstate=1 '
+        'intel_idle.max_cstate=0; BIOS: limit C-states to C1'
+        % (fmt(set().union(*bad.values())), MAX_IDLE_EXIT_LATENCY_US))
+
+
 @checks.check(
     'cpuidle.cstates', critical=False, order=150,
     expected=(
@@ -91,32 +133,13 @@ def check_cstates(ctx):
         return Result(UNKNOWN, str(idle))
     if idle.driver == 'none' or not idle.states:
         return Result(PASS, 'no cpuidle driver: idle is HLT (C1) only')
-    qos = idle.qos_latency_us if known(idle.qos_latency_us) else None
-    deep = [s for s in idle.states
-            if s.latency_us > MAX_IDLE_EXIT_LATENCY_US
-            and (qos is None or s.latency_us <= qos)]
+    deep = _deep_states(idle)
     judged = [c for c in sorted(ctx.judged) if c in idle.disabled]
     if not judged:
         return Result(UNKNOWN, 'cpuidle state of the judged CPUs unreadable')
-    bad = {}
-    for cpu in judged:
-        for state in deep:
-            if state.index not in idle.disabled[cpu]:
-                bad.setdefault(state.name, set()).add(cpu)
+    bad = _deep_enabled(idle, deep, judged)
     if bad:
-        return Result(WARN, 'enabled with exit latency > %d us: %s%s' % (
-            MAX_IDLE_EXIT_LATENCY_US, '; '.join(
-                '%s (%d us) on %s' % (name, next(
-                    s.latency_us for s in deep if s.name == name),
-                    fmt(cpus)) for name, cpus in sorted(bad.items())),
-            ctx.judged_note),
-            remediation='cpupower -c %s idle-set -D %d (or tuned '
-            'force_latency), or processor.max_cstate=1 '
-            'intel_idle.max_cstate=0; BIOS: limit C-states to C1'
-            % (fmt(set().union(*bad.values())), MAX_IDLE_EXIT_LATENCY_US))
-    why = 'driver %s' % idle.driver
-    if qos is not None and any(s.latency_us > qos for s in idle.states):
-        why += ', PM QoS limit %d us' % qos
+        return _cstates_warning(ctx, deep, bad)
     return Result(PASS, 'no state slower than %d us enabled on %s (%s)%s'
-                  % (MAX_IDLE_EXIT_LATENCY_US, fmt(judged), why,
+                  % (MAX_IDLE_EXIT_LATENCY_US, fmt(judged), _idle_why(idle),
                      ctx.judged_note))

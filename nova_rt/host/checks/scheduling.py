@@ -45,6 +45,31 @@ def check_kernel(ctx):
     return Result(FAIL, observed)
 
 
+def _kthread_remedy(vcpu_priority):
+    return ('run them SCHED_FIFO above the vCPUs: tuned [scheduler] '
+            'group.ksoftirqd=0:f:%(p)d:*:^\\[ksoftirqd (and ktimers, rcuc), '
+            'rcutree.kthread_prio=%(p)d on the kernel command line'
+            % {'p': rt_priority.kthread_priority_above(vcpu_priority)})
+
+
+def _kthreads_below(bound, vcpu_priority):
+    """What is wrong with the kernel threads bound to the dedicated CPUs,
+    or None: each must stay above the vCPUs (nova_rt.priority)."""
+    starved = [t for t in bound if not t.is_rt]
+    if starved:
+        return '%d not real-time, could starve under a SCHED_FIFO vCPU: %s' % (
+            len(starved),
+            _few('%s %s' % (t.name, t.policy_name) for t in starved))
+    low = [t for t in bound if not rt_priority.below_kthreads(
+        vcpu_priority, rt_priority.effective_priority(t))]
+    if low:
+        return '%d at or below the vCPU priority %d: %s' % (
+            len(low), vcpu_priority, _few(
+                '%s %s %d' % (t.name, t.policy_name, t.priority)
+                for t in low))
+    return None
+
+
 @checks.check(
     'kthread.priority', critical=True, order=90,
     expected=(
@@ -60,24 +85,10 @@ def check_kthreads(ctx):
     if not bound:
         return Result(UNKNOWN, 'no ksoftirqd/ktimers/rcuc thread bound to '
                       'the dedicated CPUs was found')
-    prio = rt_priority.kthread_priority_above(ctx.vcpu_priority)
-    remedy = ('run them SCHED_FIFO above the vCPUs: tuned [scheduler] '
-              'group.ksoftirqd=0:f:%(p)d:*:^\\[ksoftirqd (and ktimers, rcuc), '
-              'rcutree.kthread_prio=%(p)d on the kernel command line'
-              % {'p': prio})
-    starved = [t for t in bound if not t.is_rt]
-    if starved:
-        return Result(FAIL, '%d not real-time, could starve under a '
-                      'SCHED_FIFO vCPU: %s' % (len(starved), _few(
-                          '%s %s' % (t.name, t.policy_name) for t in starved)),
-                      remediation=remedy)
-    low = [t for t in bound if not rt_priority.below_kthreads(
-        ctx.vcpu_priority, rt_priority.effective_priority(t))]
-    if low:
-        return Result(FAIL, '%d at or below the vCPU priority %d: %s' % (
-            len(low), ctx.vcpu_priority, _few(
-                '%s %s %d' % (t.name, t.policy_name, t.priority)
-                for t in low)), remediation=remedy)
+    failed = _kthreads_below(bound, ctx.vcpu_priority)
+    if failed:
+        return Result(FAIL, failed,
+                      remediation=_kthread_remedy(ctx.vcpu_priority))
     lowest = min(bound, key=lambda t: t.priority)
     return Result(PASS, 'lowest is %s %s %d, above the vCPU priority %d'
                   % (lowest.name, lowest.policy_name, lowest.priority,
