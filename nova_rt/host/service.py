@@ -51,10 +51,14 @@ class HostAuditService:
 
     :param conf: the configuration holding ``[nova_rt]`` and ``[compute]``
     :param clock: seconds, monotonic (the tests inject theirs)
+
+    ``[nova_rt] host_root`` is read once, when the service starts: the
+    directory standing for ``/`` does not move under a running service.
     """
 
     def __init__(self, conf, clock=time.monotonic):
         self._conf = conf
+        self._root = conf.nova_rt.host_root
         self._clock = clock
         self._lock = threading.Lock()
         self._current = None
@@ -77,7 +81,7 @@ class HostAuditService:
 
     def _audit(self, now):
         group = self._conf.nova_rt
-        root = group.host_root
+        root = self._root
         profile = host_profile.read_profile(root)
         dedicated, shared = nova_rt_conf.compute_cpu_sets(self._conf)
         report = checks.audit(profile, dedicated_cpus=dedicated,
