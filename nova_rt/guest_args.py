@@ -46,11 +46,14 @@ def parse_extra(value):
     except ValueError as e:
         raise exception.InvalidGuestKernelArgs(str(e))
     for token in tokens:
-        key = token.split('=', 1)[0]
-        if key in kernel_args.DERIVED_KEYS:
+        if kernel_args.is_derived(token):
+            key = token.split('=', 1)[0]
+            name = kernel_args.key_of(token)
+            spelling = '' if key == name else (
+                ' (the kernel reads %r as %r)' % (key, name))
             raise exception.InvalidGuestKernelArgs(
                 '%r is derived by nova-rt from the real-time vCPUs and '
-                'cannot be overridden' % key)
+                'cannot be overridden%s' % (key, spelling))
     return tokens
 
 

@@ -166,11 +166,23 @@ def _apply_grubby(ctx):
            for args in kernels):
         return False
     if not ctx.dry_run:
-        remove = ' '.join(sorted(ctx.managed_keys))
+        remove = ' '.join(sorted(_spellings(kernels, ctx.managed_keys)))
         _run([grubby, '--update-kernel=ALL', '--remove-args=%s' % remove])
         _run([grubby, '--update-kernel=ALL',
               '--args=%s' % ' '.join(_checked(ctx.wanted))])
     return True
+
+
+def _spellings(cmdlines, managed_keys):
+    """The managed keys as each command line spells them: grubby removes
+    ``nohz-full`` only when asked for ``nohz-full``, though the kernel
+    reads it as ``nohz_full``."""
+    found = set(managed_keys)
+    for args in cmdlines:
+        for token in split_cmdline(args):
+            if _key(token) in managed_keys:
+                found.add(kernel_args.unquote(token).split('=', 1)[0])
+    return found
 
 
 def _grub_mkconfig_argv(ctx):

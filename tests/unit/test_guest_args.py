@@ -174,6 +174,7 @@ class ParseExtraTest(testtools.TestCase):
                 self.assertTrue(all(c.isascii() and (c.isalnum() or c in
                                                      '_.,=:/+-')
                                     for c in token))
+                self.assertFalse(kernel_args.is_derived(token), token)
 
         check()
         self.assertGreaterEqual(sum(accepted), len(accepted) / 2)
