@@ -24,6 +24,7 @@ into an empty string.
 
 import errno
 import os
+import re
 import types
 
 from nova_rt import cpuset
@@ -70,6 +71,18 @@ def _error(path, exc):
     if code in (errno.EACCES, errno.EPERM):
         return HostFileDenied(path, 'not readable (%s)' % reason, code)
     return HostFileError(path, 'cannot read (%s)' % reason, code)
+
+
+# A decimal number as the kernel writes one: ASCII digits only (str.isdigit
+# also takes '²' and other digits int() refuses), short enough to convert
+# in constant time.
+_NUMBER = re.compile(r'[0-9]{1,18}')
+
+
+def is_number(text):
+    """Is ``text`` a non-negative decimal the kernel could have written
+    (a pid, an IRQ, a CPU or node number)?"""
+    return _NUMBER.fullmatch(text) is not None
 
 
 def freeze(mapping):

@@ -100,21 +100,31 @@ def read_cgroup(r):
                           'unreadable: %s' % e, None, controllers)
 
 
-def read_kthreads(r):
-    # Kernel threads are children of kthreadd (pid 2); with
-    # CONFIG_PROC_CHILDREN one file lists them, otherwise scan /proc.
+def _kthreadd_children(r):
+    """The pids CONFIG_PROC_CHILDREN lists for kthreadd, or None when that
+    list cannot be trusted: missing, empty (kthreadd always has children)
+    or holding anything but pids."""
     try:
         pids = r.read('proc/%d/task/%d/children'
                       % (KTHREADD_PID, KTHREADD_PID)).split()
     except host_reader.HostFileError:
+        return None
+    if pids and all(host_reader.is_number(p) for p in pids):
+        return pids
+    return None
+
+
+def read_kthreads(r):
+    # Kernel threads are children of kthreadd (pid 2); with
+    # CONFIG_PROC_CHILDREN one file lists them, otherwise scan /proc.
+    pids = _kthreadd_children(r)
+    if pids is None:
         try:
-            pids = [n for n in r.listdir('proc') if n.isdigit()]
+            pids = [n for n in r.listdir('proc') if host_reader.is_number(n)]
         except host_reader.HostFileError as e:
             return _unknown(e)
     found = []
     for pid in pids:
-        if not pid.isdigit():
-            continue
         try:
             stat = r.read('proc/%s/stat' % pid)
         except host_reader.HostFileError:

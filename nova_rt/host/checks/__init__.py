@@ -20,10 +20,13 @@ vendor package adds checks without patching nova-rt; they run in a stable
 order (``order``, then name). Nothing here reads a file:
 ``nova_rt.host.profile`` did.
 
-A host is ready when no critical check fails and every CPU of
-``[compute] cpu_dedicated_set`` is known to be isolated (isolcpus domain,
-nohz_full and rcu_nocbs). A critical check that is ``unknown`` does not by
-itself make a host unready; the isolation sets must be positively known.
+A host is ready when every CPU of ``[compute] cpu_dedicated_set`` is known
+to be isolated (isolcpus domain, nohz_full and rcu_nocbs) and no critical
+check fails or cannot judge: a critical check that is ``unknown`` makes the
+host NOT ready (fail closed), its finding saying which evidence was
+missing. So does a check that raises, and a registered check that cannot
+be loaded. Only warning-level checks may stay unknown; doc/source/design.rst
+lists which are not critical, and why.
 """
 
 import dataclasses
@@ -85,9 +88,8 @@ class Report:
 
     @property
     def blocking(self):
-        """The critical findings that fail."""
-        return tuple(f for f in self.findings
-                     if f.critical and f.status == FAIL)
+        """The critical findings that fail or cannot judge."""
+        return tuple(f for f in self.findings if blocks(f))
 
     def to_dict(self):
         return {'ready': self.ready, 'kernel': self.kernel,
@@ -135,6 +137,12 @@ class Context:
             return frozenset(p.online_cpus - host_plan.housekeeping(p))
         except host_plan.PlanError:
             return frozenset()
+
+
+def blocks(finding):
+    """Does this finding keep the host from being ready? Fail closed: a
+    critical check that cannot judge blocks like one that fails."""
+    return finding.critical and finding.status in (FAIL, UNKNOWN)
 
 
 def few(items):
@@ -198,7 +206,7 @@ def load():
     failures = []
 
     def failed(manager, entry_point, exc):
-        failures.append('%s: %s' % (entry_point.name, exc))
+        failures.append((entry_point.name, '%s' % exc))
         LOG.error('Cannot load the host check %s (%s): %s',
                   entry_point.name, entry_point.value, exc)
 
@@ -213,8 +221,20 @@ def load():
             failed(manager, ext.entry_point, e)
     if not specs:
         raise NoChecks(namespace=NAMESPACE,
-                       reason='; '.join(failures) or 'none registered')
+                       reason='; '.join('%s: %s' % f for f in failures)
+                       or 'none registered')
+    specs += [_unloadable(name, reason) for name, reason in failures]
     return tuple(sorted(specs, key=lambda c: (c.order, c.name)))
+
+
+def _unloadable(name, reason):
+    """A registered check that cannot run: critical and unknown, since
+    nobody can say what it would have found (fail closed)."""
+    def cannot_judge(ctx):
+        return Result(UNKNOWN, 'the check could not be loaded: %s' % reason)
+    return Check(name, True, cannot_judge, 'the check loads and runs',
+                 'reinstall the package that registers %s in %s, or '
+                 'uninstall it' % (name, NAMESPACE))
 
 
 def check_names():
@@ -223,8 +243,18 @@ def check_names():
 
 # --- running them -------------------------------------------------------
 
+def _judge(spec, ctx):
+    try:
+        return spec.func(ctx)
+    except Exception as e:
+        # A broken check must not abort the audit nor pass silently.
+        LOG.exception('Host check %s failed', spec.name)
+        return Result(UNKNOWN, 'the check failed: %s: %s'
+                      % (type(e).__name__, e))
+
+
 def _run(spec, ctx):
-    result = spec.func(ctx)
+    result = _judge(spec, ctx)
     if result.status == PASS:
         remedy = ''
     else:
@@ -262,7 +292,6 @@ def audit(profile, dedicated_cpus=None, shared_cpus=None,
             profile.rcu_nocbs_cpus)
     isolated_everywhere = bool(dedicated) and all(
         known(s) and dedicated <= s for s in sets)
-    ready = isolated_everywhere and not any(
-        f.critical and f.status == FAIL for f in findings)
+    ready = isolated_everywhere and not any(blocks(f) for f in findings)
     return Report(ready=ready, kernel=profile.kernel,
                   isolated_cpus=isolated, findings=findings)

@@ -38,9 +38,14 @@ MAX_IDLE_EXIT_LATENCY_US = 10
         'kernel command line'))
 def check_tsc(ctx):
     p = ctx.profile
-    for value in (p.clocksource, p.cpu_flags):
-        if not known(value):
-            return Result(UNKNOWN, str(value))
+    if not known(p.clocksource):
+        return Result(UNKNOWN, str(p.clocksource))
+    if not known(p.cpu_flags):
+        if p.clocksource != 'tsc':
+            # Wrong whatever the CPU can do.
+            return Result(FAIL, 'clocksource %s (CPU flags unknown: %s)'
+                          % (p.clocksource, p.cpu_flags))
+        return Result(UNKNOWN, str(p.cpu_flags))
     missing = {'constant_tsc', 'nonstop_tsc'} - p.cpu_flags
     if missing:
         return Result(FAIL, 'clocksource %s; CPU lacks %s' % (

@@ -90,10 +90,29 @@ class VendorCheckTest(base.TestCase):
             'remediation': 'select the real-time BIOS profile'},
             findings[-1])
 
-    def test_an_undeclared_or_misnamed_plugin_is_not_run(self):
+    def test_a_plugin_that_cannot_load_blocks_readiness(self):
         install_vendor_distribution(self, [
             ('vendor.plain', 'nova_rt_vendor_checks:not_declared'),
             ('vendor.other_name',
              'nova_rt_vendor_checks:check_bios_profile'),
             ('vendor.missing', 'nova_rt_vendor_checks:no_such_function')])
-        self.assertEqual(21, len(checks.load()))
+        loaded = checks.load()
+        self.assertEqual(24, len(loaded))
+        report = base.audit('tuned-dual-socket')
+        self.assertFalse(report.ready)
+        self.assertEqual(['vendor.missing', 'vendor.other_name',
+                          'vendor.plain'],
+                         [f.check for f in report.blocking])
+        self.assertIn('could not be loaded',
+                      report.finding('vendor.plain').observed)
+
+    def test_a_check_that_raises_cannot_judge(self):
+        def broken(ctx):
+            raise KeyError('oops')
+        spec = checks.Check('vendor.broken', True, broken, 'x')
+        report = checks.audit(base.profile('tuned-dual-socket'),
+                              checks=checks.load() + (spec,))
+        finding = report.finding('vendor.broken')
+        self.assertEqual(checks.UNKNOWN, finding.status)
+        self.assertIn("KeyError: 'oops'", finding.observed)
+        self.assertFalse(report.ready)

@@ -258,9 +258,21 @@ class TestReadiness(base.TestCase):
                                 rcu_nocbs_cpus=host_model.Unknown('x'))
         self.assertFalse(base.audit('tuned-dual-socket', p).ready)
 
-    def test_unknown_critical_check_other_than_isolation_does_not_block(self):
+    def test_a_critical_check_that_cannot_judge_blocks(self):
+        # Fail closed: unreadable RT budget evidence is not "ready".
+        for field in ('cgroup', 'sched_rt_runtime_us', 'clocksource',
+                      'kthreads'):
+            p = dataclasses.replace(base.profile('tuned-dual-socket'),
+                                    **{field: host_model.Unknown('x')})
+            report = base.audit('tuned-dual-socket', p)
+            self.assertFalse(report.ready, field)
+            self.assertTrue(all(f.status == checks.UNKNOWN
+                                for f in report.blocking), field)
+
+    def test_a_warning_check_may_stay_unknown(self):
         p = dataclasses.replace(base.profile('tuned-dual-socket'),
-                                cgroup=host_model.Unknown('x'))
+                                smi=host_model.Unknown('no msr module'),
+                                governors=host_model.Unknown('no cpufreq'))
         self.assertTrue(base.audit('tuned-dual-socket', p).ready)
 
     def test_no_dedicated_set_uses_the_isolated_set(self):
