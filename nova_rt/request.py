@@ -160,7 +160,8 @@ def _enum(choices):
     def parse(key, value):
         if value not in choices:
             raise exception.InvalidRealtimeRequest(
-                key, '%r is not one of: %s' % (value, ', '.join(choices)))
+                key, '%r is not one of: %s' % (
+                    exception.shortened(value), ', '.join(choices)))
         return value
     return parse
 
@@ -171,7 +172,7 @@ def _int_range(low, high=None):
             number = int(str(value).strip(), 10)
         except ValueError:
             raise exception.InvalidRealtimeRequest(
-                key, '%r is not an integer' % (value,))
+                key, '%r is not an integer' % (exception.shortened(value),))
         if number < low or (high is not None and number > high):
             bound = ('%d..%d' % (low, high) if high is not None
                      else 'at least %d' % low)
@@ -187,7 +188,7 @@ def _bool(key, value):
     except ValueError:
         raise exception.InvalidRealtimeRequest(
             key, '%r is not a boolean (true/false, yes/no, 1/0, on/off)'
-            % (value,))
+            % (exception.shortened(value),))
 
 
 def _kernel_args(key, value):
@@ -256,7 +257,7 @@ def parse_rt_value(key, value):
             % ', '.join(sorted(RT_KEYS)))
     if not isinstance(value, str):
         raise exception.InvalidRealtimeRequest(
-            key, '%r is not a string' % (value,))
+            key, '%r is not a string' % (exception.shortened(value),))
     return spec.parse(key, value)
 
 
@@ -271,13 +272,15 @@ def _flavor_or_image(extra_specs, image_properties, name, choices=None):
     for key, value in ((flavor_key, flavor_value), (image_key, image_value)):
         if value is not None and choices and value not in choices:
             raise exception.InvalidRealtimeRequest(
-                key, '%r is not one of: %s' % (value, ', '.join(choices)))
+                key, '%r is not one of: %s' % (
+                    exception.shortened(value), ', '.join(choices)))
     if (flavor_value is not None and image_value is not None and
             flavor_value != image_value):
         raise exception.InvalidRealtimeRequest(
             (flavor_key, image_key),
-            'the image asks for %r, the flavor for %r' % (image_value,
-                                                          flavor_value))
+            'the image asks for %r, the flavor for %r' % (
+                exception.shortened(image_value),
+                exception.shortened(flavor_value)))
     return flavor_value if flavor_value is not None else image_value
 
 
@@ -289,7 +292,8 @@ def _cpu_policy(extra_specs, image_properties):
                        ('hw_cpu_policy', image_value)):
         if value is not None and value not in CPU_POLICIES:
             raise exception.InvalidRealtimeRequest(
-                key, '%r is not one of: %s' % (value, ', '.join(CPU_POLICIES)))
+                key, '%r is not one of: %s' % (
+                    exception.shortened(value), ', '.join(CPU_POLICIES)))
     if flavor_value is not None:
         return flavor_value, 'hw:cpu_policy'
     return image_value, 'hw_cpu_policy'
@@ -311,7 +315,7 @@ def _realtime_mask(vcpus, extra_specs, image_properties):
         return frozenset(range(vcpus)), None
     if not isinstance(mask, str):
         raise exception.InvalidRealtimeRequest(
-            key, '%r is not a CPU mask string' % (mask,))
+            key, '%r is not a CPU mask string' % (exception.shortened(mask),))
     if mask.strip().startswith('^'):
         spec = '0-%d,%s' % (vcpus - 1, mask)
     else:
@@ -322,7 +326,7 @@ def _realtime_mask(vcpus, extra_specs, image_properties):
         raise exception.InvalidRealtimeRequest(key, e.kwargs['reason'])
     if not realtime:
         raise exception.InvalidRealtimeRequest(
-            key, '%r leaves no real-time vCPU' % mask)
+            key, '%r leaves no real-time vCPU' % (exception.shortened(mask),))
     outside = realtime - frozenset(range(vcpus))
     if outside:
         raise exception.InvalidRealtimeRequest(
@@ -341,7 +345,7 @@ def _numa_nodes(extra_specs, image_properties, vcpus):
         nodes = int(str(value), 10)
     except ValueError:
         raise exception.InvalidRealtimeRequest(
-            key, '%r is not an integer' % (value,))
+            key, '%r is not an integer' % (exception.shortened(value),))
     if nodes < 1 or nodes > vcpus:
         raise exception.InvalidRealtimeRequest(
             key, '%d NUMA nodes for %d vCPUs' % (nodes, vcpus))
@@ -417,7 +421,8 @@ class _Flavor:
 def check_vcpu_count(vcpus):
     if not isinstance(vcpus, int) or isinstance(vcpus, bool) or vcpus < 1:
         raise exception.InvalidRealtimeRequest(
-            'vcpus', '%r is not a positive number of vCPUs' % (vcpus,))
+            'vcpus', '%r is not a positive number of vCPUs'
+            % (exception.shortened(vcpus),))
 
 
 def parse_rt_keys(extra_specs):

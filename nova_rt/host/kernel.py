@@ -197,7 +197,7 @@ def read_irq_affinity(r):
         return _unknown(e)
     result = {}
     for name in names:
-        if not name.isdigit():
+        if not host_reader.is_number(name):
             continue
         try:
             result[int(name)] = _read_cpulist(

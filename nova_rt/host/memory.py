@@ -58,7 +58,7 @@ def read_hugepages(r, nodes):
         sizes = {}
         try:
             for name in r.listdir(base):
-                match = re.match(r'^hugepages-(\d+)kB$', name)
+                match = re.match(r'^hugepages-([0-9]{1,9})kB$', name)
                 if match:
                     sizes[int(match.group(1))] = r.read_int(
                         '%s/%s/nr_hugepages' % (base, name))

@@ -81,7 +81,8 @@ def _idle_states(r, cpu):
     # The state table (names, exit latencies) is the driver's and the
     # same on every CPU; only "disable" is per CPU, so read the table once.
     base = '%s/cpu%d/cpuidle' % (_CPU_DIR, cpu)
-    names = [n for n in r.listdir(base) if n.startswith('state')]
+    names = [n for n in r.listdir(base)
+             if n.startswith('state') and host_reader.is_number(n[5:])]
     return tuple(IdleState(
         index=int(name[5:]),
         name=r.read_line('%s/%s/name' % (base, name)),

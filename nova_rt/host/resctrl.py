@@ -29,7 +29,7 @@ CatInfo = model.CatInfo
 
 def _size_kib(text):
     # cache/indexN/size: "32768K"; sysfs writes KiB with a K suffix.
-    match = re.match(r'^(\d+)([KMG]?)$', text.strip())
+    match = re.match(r'^([0-9]{1,12})([KMG]?)$', text.strip())
     if not match:
         raise ValueError('%r is not a cache size' % text)
     return int(match.group(1)) * {'': 1, 'K': 1, 'M': 1024,

@@ -27,7 +27,7 @@ KThread = model.KThread
 
 # The number after the slash is the CPU the smpboot thread is bound to.
 _KTHREAD_NAME = re.compile(
-    r"^(%s)/(\d+)$" % "|".join(model.ESSENTIAL_KTHREADS))
+    r'^(%s)/([0-9]{1,5})$' % '|'.join(model.ESSENTIAL_KTHREADS))
 KTHREADD_PID = 2
 
 

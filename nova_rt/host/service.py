@@ -39,7 +39,7 @@ LOG = logging.getLogger(__name__)
 class AuditedHost:
     """The audited host: profile, report and facts, and when."""
 
-    profile: model.HostProfile
+    profile: typing.Optional[model.HostProfile]    # None: audit failed
     report: checks.Report
     facts: host_facts.HostFacts
     when: float
@@ -70,7 +70,7 @@ class HostAuditService:
             previous = self._current
             if not (refresh or self._expired(previous, now)):
                 return previous
-            self._current = self._audit(now)
+            self._current = self._audit_or_not_ready(now)
             current = self._current
         _log_transition(previous, current)
         return current
@@ -78,6 +78,15 @@ class HostAuditService:
     def _expired(self, audited, now):
         return audited is None or (
             now - audited.when >= self._conf.nova_rt.facts_refresh_interval)
+
+    def _audit_or_not_ready(self, now):
+        try:
+            return self._audit(now)
+        except Exception as e:
+            # Never crash the compute service over the audit: say why, and
+            # report the host not ready until an audit succeeds.
+            LOG.exception('nova-rt: the host audit failed')
+            return _not_audited(now, e)
 
     def _audit(self, now):
         group = self._conf.nova_rt
@@ -92,6 +101,20 @@ class HostAuditService:
         facts = host_facts.facts_from_report(profile, report, latency)
         return AuditedHost(profile, report, facts, now,
                            designer.cache_layout(facts))
+
+
+def _not_audited(now, error):
+    finding = checks.Finding(
+        check='nova_rt.audit', status=checks.UNKNOWN,
+        observed='the host audit failed: %s: %s'
+        % (type(error).__name__, error),
+        expected='a complete audit of the host',
+        remediation='see the nova-compute log', critical=True)
+    report = checks.Report(ready=False, kernel=model.KERNEL_NONE,
+                           isolated_cpus=frozenset(), findings=(finding,))
+    facts = host_facts.HostFacts(ready=False, kernel=model.KERNEL_NONE,
+                                 isolated_cpus=frozenset())
+    return AuditedHost(None, report, facts, now, None)
 
 
 def _log_transition(previous, current):

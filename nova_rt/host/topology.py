@@ -12,6 +12,7 @@
 """Topology: online CPUs, NUMA nodes, SMT siblings."""
 
 
+from nova_rt import cpuset
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
@@ -35,7 +36,9 @@ def read_online_cpus(r):
     # kernel without /sys/devices/system/cpu/online is too old to care).
     try:
         return frozenset(int(n[3:]) for n in r.listdir(_CPU_DIR)
-                         if n.startswith('cpu') and n[3:].isdigit())
+                         if n.startswith('cpu')
+                         and host_reader.is_number(n[3:])
+                         and int(n[3:]) <= cpuset.MAX_CPU)
     except host_reader.HostFileError:
         return frozenset()
 
@@ -48,7 +51,8 @@ def read_numa_nodes(r, online):
         return _freeze({0: online}) if online else _freeze({})
     nodes = {}
     for name in names:
-        if not (name.startswith('node') and name[4:].isdigit()):
+        if not (name.startswith('node')
+                and host_reader.is_number(name[4:])):
             continue
         try:
             cpus = _read_cpulist(r, '%s/%s/cpulist' % (_NODE_DIR, name))

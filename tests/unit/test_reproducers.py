@@ -13,16 +13,26 @@
 after what went wrong."""
 
 import dataclasses
+import json
+import os
+import time
+from unittest import mock
 
 import fixtures
+import testtools
 
+from nova_rt.cmd import common
 from nova_rt import exception
 from nova_rt.host import model as host_model
 from nova_rt.host import profile as host_profile
+from nova_rt.host import reader as host_reader
+from nova_rt.host import service
+from nova_rt import kernel_args
 from nova_rt import request as rt_request
 from tests.unit import test_cmd_flavor
 from tests.unit import test_cmd_guest
 from tests.unit.host import base as hostbase
+from tests.unit.host import test_cmd_host
 
 RT = {'hw:cpu_realtime': 'yes', 'hw:cpu_policy': 'dedicated',
       'hw:cpu_realtime_mask': '^0'}
@@ -119,3 +129,108 @@ class DamagedEvidenceTest(hostbase.TestCase):
             finding = report.finding('kthread.priority')
             self.assertEqual('fail', finding.status, action)
             self.assertIn('ksoftirqd/2 other', finding.observed)
+
+
+class AuditNeverAbortsTest(hostbase.TestCase):
+    """Damaged host files give an unknown finding, never exit 2."""
+
+    def check(self, root, *extra):
+        code, out, err = test_cmd_host.main(
+            ['host', 'check', '--root', root, '--format', 'json',
+             '--smi-interval', '0'] + list(extra))
+        self.assertEqual(('', 1), (err, code), out)
+        return json.loads(out)
+
+    def test_names_that_isdigit_but_are_not_int(self):
+        root, _ = hostbase.variant('half-tuned')
+        for rel in ('proc/irq/\u00b2', 'sys/devices/system/node/node\u00b2',
+                    'sys/devices/system/cpu/cpu\u00b2',
+                    'sys/devices/system/cpu/cpu0/cpuidle/state\u00b2'):
+            os.makedirs(os.path.join(root, rel))
+        os.unlink(os.path.join(root, 'sys/devices/system/cpu/online'))
+        self.check(root)
+
+    def test_huge_files(self):
+        root, _ = hostbase.variant('stock')
+        for rel in ('proc/cmdline', 'proc/cpuinfo',
+                    'sys/kernel/mm/transparent_hugepage/enabled'):
+            with open(os.path.join(root, rel), 'wb') as f:
+                f.truncate(200 << 20)       # sparse: 200 MiB of NULs
+        start = time.monotonic()
+        doc = self.check(root)
+        self.assertLess(time.monotonic() - start, 10)
+        found = {f['check']: f for f in doc['findings']}
+        self.assertIn('larger than 1048576 bytes',
+                      found['mm.thp']['observed'])
+
+    def test_numbers_over_4300_digits(self):
+        root, _ = hostbase.variant('tuned-dual-socket')
+        with open(os.path.join(
+                root, 'proc/sys/kernel/sched_rt_runtime_us'), 'w') as f:
+            f.write('9' * 5000 + '\n')
+        conf = os.path.join(root, 'etc/nova/nova.conf')
+        found = {f['check']: f for f in self.check(
+            root, '--config-file', conf)['findings']}
+        self.assertEqual('unknown', found['sched.rt_runtime']['status'])
+        self.assertIn('(5000 characters)',
+                      found['sched.rt_runtime']['observed'])
+
+    def test_nul_byte_in_osrelease(self):
+        root, _ = hostbase.variant('stock')     # cgroup v2: reads it
+        with open(os.path.join(root, 'proc/sys/kernel/osrelease'),
+                  'wb') as f:
+            f.write(b'6.1.0\x00evil\n')
+        found = {f['check']: f for f in self.check(root)['findings']}
+        self.assertEqual('unknown', found['cgroup.rt_runtime']['status'])
+
+    def test_huge_workqueue_mask_is_refused_fast(self):
+        start = time.monotonic()
+        e = self.assertRaises(host_reader.HostFileInvalid,
+                              host_reader.parse_mask, 'f' * (512 << 10))
+        self.assertIn('at most 2048', str(e))
+        cpus = host_reader.parse_mask(','.join(['ffffffff'] * 256))
+        self.assertEqual(8192, len(cpus))
+        self.assertLess(time.monotonic() - start, 1)
+
+    def test_command_line_splitter_is_linear(self):
+        start = time.monotonic()
+        tokens = kernel_args.split_cmdline('a="' + 'x y ' * 250000)
+        self.assertEqual(1, len(tokens))
+        self.assertEqual(200000, len(kernel_args.split_cmdline(
+            'ab ' * 200000)))
+        self.assertLess(time.monotonic() - start, 2)
+
+
+class FlavorExplainExitCodeTest(testtools.TestCase):
+
+    def test_huge_mask_is_an_invalid_flavor(self):
+        for key, value in (('hw:cpu_realtime_mask', '1' * 5000),
+                           ('hw:cpu_realtime_mask', '^0-' + '9' * 5000),
+                           ('hw:cpu_realtime_mask', '\u0663'),
+                           ('rt:l3_cache_kib', '1' * 5000),
+                           ('hw:numa_nodes', '1' * 5000)):
+            code, out, err = test_cmd_flavor.run(
+                'flavor', 'explain', '--vcpus', '4', *test_cmd_flavor.RT,
+                '--property', '%s=%s' % (key, value))
+            self.assertEqual((1, ''), (code, err), key)
+            self.assertTrue(out.startswith('invalid flavor: %s' % key), out)
+            self.assertLess(len(out), 400)
+
+
+class DriverAuditNeverCrashesTest(hostbase.TestCase):
+
+    def test_unexpected_error_reports_not_ready(self):
+        conf = common.load_conf([])
+        conf.set_override('host_root', hostbase.tree('tuned-dual-socket'),
+                          group='nova_rt')
+        audit = service.HostAuditService(conf)
+        logged = self.useFixture(fixtures.FakeLogger(
+            name='nova_rt.host.service'))
+        with mock.patch.object(host_profile, 'read_profile',
+                               side_effect=MemoryError('boom')):
+            host = audit.current()
+        self.assertFalse(host.facts.ready)
+        self.assertEqual('nova_rt.audit', host.report.blocking[0].check)
+        self.assertIn('MemoryError: boom', host.report.blocking[0].observed)
+        self.assertIn('the host audit failed', logged.output)
+        self.assertTrue(audit.current(refresh=True).facts.ready is not None)
