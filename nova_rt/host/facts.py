@@ -20,6 +20,7 @@ that host and logs why) rather than being guessed at.
 
 import dataclasses
 import json
+import re
 import typing
 
 from oslo_log import log as logging
@@ -54,12 +55,17 @@ KERNELS = (host_model.KERNEL_PREEMPT_RT, host_model.KERNEL_PREEMPT,
            host_model.KERNEL_NONE)
 
 
+# What to_stats writes: ASCII digits, short enough to convert at once.
+_INTEGER = re.compile(r'-?[0-9]{1,18}')
+
+
 class InvalidHostFacts(exception.NovaRTError):
     msg_fmt = 'compute node stat %(key)s = %(value)r: %(reason)s'
 
     def __init__(self, key, value, reason):
         self.key = key
-        super().__init__(key=key, value=value, reason=reason)
+        super().__init__(key=key, value=exception.shortened(value),
+                         reason=reason)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,10 +175,10 @@ def _int(stats, key, low=0, high=None):
     if key not in stats:
         return None
     raw = stats[key]
-    try:
-        value = int(str(raw).strip(), 10)
-    except ValueError:
+    text = str(raw).strip()
+    if not _INTEGER.fullmatch(text):
         raise InvalidHostFacts(key, raw, 'not an integer')
+    value = int(text, 10)
     if value < low or (high is not None and value > high):
         raise InvalidHostFacts(key, raw, 'out of range')
     return value
@@ -186,12 +192,13 @@ def _domains(stats):
     domains = []
     for item in raw.split(';'):
         cache_id, sep, cpus = item.partition('=')
+        if not (sep and host_reader.is_number(cache_id)):
+            raise InvalidHostFacts(STAT_CAT_DOMAINS, raw, '%r is not ID=CPUS'
+                                   % exception.shortened(item))
         try:
-            if not sep:
-                raise ValueError('%r is not ID=CPUS' % item)
             domains.append((int(cache_id, 10),
                             cpuset.parse(cpus, STAT_CAT_DOMAINS)))
-        except (ValueError, exception.InvalidCPUSet) as e:
+        except exception.InvalidCPUSet as e:
             raise InvalidHostFacts(STAT_CAT_DOMAINS, raw, str(e))
     return tuple(sorted(domains))
 

@@ -43,6 +43,8 @@ MAX_FACT_VERSIONS = 4096
 # (host, node) -> (stats, topology, HostView): reused while the scheduler
 # keeps the very same stats and topology objects.
 _hosts = cachetools.LRUCache(maxsize=MAX_HOSTS)
+# (host, node, stats version) already warned about.
+_logged = cachetools.LRUCache(maxsize=MAX_HOSTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +70,7 @@ class HostView:
 def clear_caches():
     """Forget every parsed host (the tests and benchmarks start cold)."""
     _hosts.clear()
+    _logged.clear()
     _facts_of_version.cache_clear()
 
 
@@ -99,9 +102,13 @@ def ask(spec_obj):
 
 def _facts(stats):
     """(HostFacts or None, error or None) of a host's stats."""
-    return _facts_of_version(tuple(sorted(
-        (k, v) for k, v in stats.items()
-        if k.startswith(host_facts.STAT_PREFIX))))
+    return _facts_of_version(_version(stats))
+
+
+def _version(stats):
+    """The host's nova_rt_* stats, as a hashable whole."""
+    return tuple(sorted((str(k), str(v)) for k, v in stats.items()
+                        if str(k).startswith(host_facts.STAT_PREFIX)))
 
 
 @functools.lru_cache(maxsize=MAX_FACT_VERSIONS)
@@ -110,6 +117,23 @@ def _facts_of_version(version):
         return host_facts.from_stats(dict(version)), None
     except host_facts.InvalidHostFacts as e:
         return None, 'invalid host facts: %s' % e
+
+
+def _unreadable(host_state, error):
+    """Log a host whose facts cannot be used, once per host and stats
+    version: the scheduler asks about every host for every request."""
+    stats = getattr(host_state, 'stats', None) or {}
+    try:
+        key = (host_state.host, host_state.nodename, _version(stats))
+    except Exception:
+        key = (id(host_state), None, None)
+    if key not in _logged:
+        _logged[key] = True
+        LOG.warning('nova-rt: %(host)s, %(node)s: real-time requests will '
+                    'not land here: %(error)s',
+                    {'host': getattr(host_state, 'host', '?'),
+                     'node': getattr(host_state, 'nodename', '?'),
+                     'error': exception.shortened(str(error), 300)})
 
 
 def host_view(host_state):
@@ -121,6 +145,8 @@ def host_view(host_state):
     if cached is not None and cached[0] is stats and cached[1] is topology:
         return cached[2]
     facts, error = _facts(stats)
+    if error is not None:
+        _unreadable(host_state, error)
     cap = None
     if facts is not None and facts.ready and topology:
         cap = fitting.capacity(facts, (
@@ -131,10 +157,7 @@ def host_view(host_state):
     return view
 
 
-def verdict(host_state, the_ask):
-    """HostState + Ask -> fitting.Verdict."""
-    if the_ask.error is not None:
-        return fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
+def _judge(host_state, the_ask):
     view = host_view(host_state)
     if view.error is not None and the_ask.request is not None:
         return fitting.Verdict(fitting.NOT_READY, view.error)
@@ -147,6 +170,29 @@ def verdict(host_state, the_ask):
         dedicate_hosts=group.dedicate_hosts)
 
 
+def verdict(host_state, the_ask):
+    """HostState + Ask -> fitting.Verdict; never raises into
+    nova-scheduler (an exception in a filter fails the whole request): a
+    host that cannot be judged is rejected for real-time requests and
+    neutral for the others."""
+    if the_ask.error is not None:
+        return fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
+    try:
+        return _judge(host_state, the_ask)
+    except Exception as e:
+        _unreadable(host_state, '%s: %s' % (type(e).__name__, e))
+        if the_ask.request is None:
+            return fitting.PASS
+        return fitting.Verdict(fitting.NOT_READY,
+                               'host facts cannot be judged')
+
+
 def score(host_state, the_ask):
-    view = host_view(host_state)
-    return fitting.score(the_ask.request, view.facts, view.capacity)
+    """The weigher's raw value, or None (weighs as the emptiest host) when
+    it does not apply or the host cannot be judged."""
+    try:
+        view = host_view(host_state)
+        return fitting.score(the_ask.request, view.facts, view.capacity)
+    except Exception as e:
+        _unreadable(host_state, '%s: %s' % (type(e).__name__, e))
+        return None

@@ -29,6 +29,10 @@ from nova_rt.host import reader as host_reader
 from nova_rt.host import service
 from nova_rt import kernel_args
 from nova_rt import request as rt_request
+from nova_rt import scheduler
+from nova_rt.scheduler import filters as rt_filters
+from nova_rt.scheduler import weights as rt_weights
+from tests import scheduler_fakes
 from tests.unit import test_cmd_flavor
 from tests.unit import test_cmd_guest
 from tests.unit.host import base as hostbase
@@ -234,3 +238,51 @@ class DriverAuditNeverCrashesTest(hostbase.TestCase):
         self.assertIn('MemoryError: boom', host.report.blocking[0].observed)
         self.assertIn('the host audit failed', logged.output)
         self.assertTrue(audit.current(refresh=True).facts.ready is not None)
+
+
+class GarbageHostRecordTest(testtools.TestCase):
+    """One bad compute-node record never fails every scheduling request."""
+
+    def setUp(self):
+        super().setUp()
+        scheduler.clear_caches()
+        self.hosts = [scheduler_fakes.host_state('h%d' % i, 2, 6, 1, 1)
+                      for i in range(3)]
+        self.logged = self.useFixture(fixtures.FakeLogger(
+            name='nova_rt.scheduler'))
+
+    def test_requests_land_on_the_good_hosts(self):
+        rt_spec = scheduler_fakes.flavor_spec(4)
+        plain = scheduler_fakes.flavor_spec(2)
+        plain.flavor.extra_specs = {}
+        rt_filter = rt_filters.RealtimeFilter()
+        weigher = rt_weights.RealtimeWeigher()
+        for garbage in ('0-' + '9' * 5000, '0-99999', '\u0663', 'x' * 9999):
+            scheduler.clear_caches()
+            self.hosts[1].stats = dict(self.hosts[1].stats,
+                                       nova_rt_isolated_cpus=garbage)
+            self.assertEqual(['h0', 'h2'], [
+                h.host for h in rt_filter.filter_all(self.hosts, rt_spec)])
+            self.assertEqual(['h0', 'h1', 'h2'], [
+                h.host for h in rt_filter.filter_all(self.hosts, plain)])
+            weights = weigher.weigh_objects(
+                [mock.Mock(obj=h) for h in self.hosts], rt_spec)
+            self.assertEqual(3, len(weights))
+        # Once per host and stats version, key named, value shortened.
+        self.assertEqual(4, self.logged.output.count(
+            'h1, h1: real-time requests will not land here'))
+        self.assertIn('nova_rt_isolated_cpus', self.logged.output)
+        self.assertIn('(5002 characters)', self.logged.output)
+
+    def test_an_unexpected_error_is_neutral_for_plain_requests(self):
+        plain = scheduler_fakes.flavor_spec(2)
+        plain.flavor.extra_specs = {}
+        rt_spec = scheduler_fakes.flavor_spec(4)
+        with mock.patch.object(scheduler.fitting, 'capacity',
+                               side_effect=ZeroDivisionError('x')):
+            rt_filter = rt_filters.RealtimeFilter()
+            self.assertEqual(3, len(list(rt_filter.filter_all(self.hosts,
+                                                              plain))))
+            scheduler.clear_caches()
+            self.assertEqual([], list(rt_filter.filter_all(self.hosts,
+                                                           rt_spec)))
