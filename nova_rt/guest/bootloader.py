@@ -62,13 +62,27 @@ def _read_text(path):
 
 
 def _write_text(path, text):
-    """Replace the file atomically (0644), creating its directory."""
+    """Replace the file atomically (0644), creating its directory.
+
+    The text goes to a temporary file created afresh (O_CREAT | O_EXCL |
+    O_NOFOLLOW: a stale temporary file, or a symlink planted there, is
+    removed, never followed), then renamed over the file.
+    """
+    tmp = path + '.nova-rt-tmp'
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + '.nova-rt-tmp'
-        with open(tmp, 'w', encoding='utf-8', errors='surrogateescape') as f:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                     os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, 'w', encoding='utf-8',
+                       errors='surrogateescape') as f:
+            os.fchmod(f.fileno(), 0o644)
             f.write(text)
-        os.chmod(tmp, 0o644)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:
         raise GuestError(reason='cannot write %s: %s' % (path, e.strerror))
@@ -76,13 +90,27 @@ def _write_text(path, text):
 
 def _restore(path, text):
     """Put back what _read_text returned (None: remove the file)."""
-    try:
-        if text is None:
+    if text is None:
+        try:
             os.unlink(path)
-        else:
-            _write_text(path, text)
-    except (OSError, GuestError):
-        pass  # the tool's failure is the error to report
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise GuestError(reason='cannot remove %s: %s'
+                             % (path, e.strerror))
+    else:
+        _write_text(path, text)
+
+
+def _undoing(undo, error):
+    """Run ``undo`` after ``error``; the error to raise says whether the
+    boot loader is back as it was."""
+    try:
+        undo()
+    except GuestError as e:
+        return GuestError(reason='%s; and the boot loader could not be put '
+                          'back: %s' % (error, e))
+    return GuestError(reason='%s; nothing was changed' % error)
 
 
 def _checked(tokens):
@@ -145,32 +173,82 @@ class _Context:
         return shutil.which(name, path=self.search_path)
 
 
+def _grubby_kernels(grubby):
+    """(kernel, args) of every boot entry grubby knows."""
+    kernels, kernel = [], None
+    for line in _run([grubby, '--info=ALL']).splitlines():
+        name, _, value = line.partition('=')
+        value = value.strip().strip('"')
+        if name == 'kernel':
+            kernel = value
+        elif name == 'args':
+            kernels.append((kernel, value))
+    if not kernels:
+        raise GuestError(reason='grubby --info=ALL lists no kernel')
+    return kernels
+
+
+def _managed_tokens(args, managed_keys):
+    return [t for t in split_cmdline(args) if _key(t) in managed_keys]
+
+
+def _grubby_restore(grubby, before, managed_keys):
+    """Each entry's managed arguments as they were, if they changed."""
+    now = dict(_grubby_kernels(grubby))
+    for kernel, args in before:
+        if now.get(kernel) == args:
+            continue
+        current = [kernel_args.unquote(t).split('=', 1)[0]
+                   for t in _managed_tokens(now.get(kernel, ''),
+                                            managed_keys)]
+        argv = [grubby, '--update-kernel=%s' % kernel]
+        if current:
+            argv.append('--remove-args=%s' % ' '.join(sorted(set(current))))
+        previous = _managed_tokens(args, managed_keys)
+        if previous:
+            argv.append('--args=%s' % ' '.join(previous))
+        _run(argv)
+    if dict(_grubby_kernels(grubby)) != dict(before):
+        raise GuestError(reason='grubby shows other arguments than before')
+
+
 def _apply_grubby(ctx):
     """grubby --update-kernel=ALL: every installed kernel gets the args.
 
-    The managed keys are removed first (``--remove-args`` takes keys), then
-    the wanted arguments are added; nothing runs when every kernel already
-    has exactly the wanted values for the managed keys.
+    One call removes every spelling of the managed keys and adds the wanted
+    arguments; grubby's own listing then verifies the result. When that
+    call or the verification fails, each entry's managed arguments are put
+    back. Nothing runs when every kernel already has exactly the wanted
+    values for the managed keys.
+
+    :returns: None when nothing changed, else the function that undoes it
     """
     grubby = ctx.tool('grubby')
     if grubby is None:
         raise GuestError(reason='grubby is not on PATH')
-    info = _run([grubby, '--info=ALL'])
-    kernels = [line.partition('=')[2].strip().strip('"')
-               for line in info.splitlines() if line.startswith('args=')]
-    if not kernels:
-        raise GuestError(reason='grubby --info=ALL lists no kernel')
+    before = _grubby_kernels(grubby)
     want = sorted(ctx.wanted)
-    if all(sorted(t for t in split_cmdline(args)
-                  if _key(t) in ctx.managed_keys) == want
-           for args in kernels):
-        return False
-    if not ctx.dry_run:
-        remove = ' '.join(sorted(_spellings(kernels, ctx.managed_keys)))
-        _run([grubby, '--update-kernel=ALL', '--remove-args=%s' % remove])
-        _run([grubby, '--update-kernel=ALL',
+    if all(sorted(_managed_tokens(args, ctx.managed_keys)) == want
+           for _, args in before):
+        return None
+    if ctx.dry_run:
+        return _NOTHING_TO_UNDO
+
+    def undo():
+        _grubby_restore(grubby, before, ctx.managed_keys)
+
+    remove = ' '.join(sorted(_spellings([a for _, a in before],
+                                        ctx.managed_keys)))
+    try:
+        _run([grubby, '--update-kernel=ALL', '--remove-args=%s' % remove,
               '--args=%s' % ' '.join(_checked(ctx.wanted))])
-    return True
+        if not all(sorted(_managed_tokens(args, ctx.managed_keys)) == want
+                   for _, args in _grubby_kernels(grubby)):
+            raise GuestError(reason='grubby did not apply the arguments to '
+                             'every kernel')
+    except GuestError as e:
+        raise _undoing(undo, e)
+    return undo
 
 
 def _spellings(cmdlines, managed_keys):
@@ -206,26 +284,44 @@ def grub_d_text(wanted):
             % (guest_delivery.KERNEL_ARGS_KEY, ' '.join(_checked(wanted))))
 
 
+def _replace_file(path, old, new, regenerate):
+    """Write ``new`` over ``path`` (``old`` before), then ``regenerate``;
+    on failure put ``old`` back and regenerate again.
+
+    :returns: the function that undoes the change
+    """
+    def undo():
+        _restore(path, old)
+        if _read_text(path) != old:
+            raise GuestError(reason='%s could not be put back' % path)
+        regenerate()
+
+    try:
+        _write_text(path, new)
+        if _read_text(path) != new:
+            raise GuestError(reason='%s does not read back as written'
+                             % path)
+        regenerate()
+    except GuestError as e:
+        raise _undoing(lambda: _restore(path, old), e)
+    return undo
+
+
 def _apply_grub_d(ctx):
     """/etc/default/grub.d/90-nova-rt.cfg, then regenerate grub.cfg.
 
     The file is nova-rt's alone, so rewriting it replaces the previous
     arguments. When the regeneration fails the previous file is put back,
-    so the next run tries again.
+    so nothing changed and the next run tries again.
     """
     argv = _grub_mkconfig_argv(ctx)
     path = ctx.path(GRUB_D_FILE)
     old, new = _read_text(path), grub_d_text(ctx.wanted)
     if old == new:
-        return False
-    if not ctx.dry_run:
-        _write_text(path, new)
-        try:
-            _run(argv)
-        except GuestError:
-            _restore(path, old)
-            raise
-    return True
+        return None
+    if ctx.dry_run:
+        return _NOTHING_TO_UNDO
+    return _replace_file(path, old, new, lambda: _run(argv))
 
 
 def _running_kernel_image(ctx):
@@ -266,16 +362,16 @@ def _apply_kernel_install(ctx):
     new = ' '.join(_replace_managed(base, _checked(ctx.wanted),
                                     ctx.managed_keys)) + '\n'
     if old == new:
-        return False
+        return None
     release, image = _running_kernel_image(ctx)
-    if not ctx.dry_run:
-        _write_text(path, new)
-        try:
-            _run([tool, 'add', release, image])
-        except GuestError:
-            _restore(path, old)
-            raise
-    return True
+    if ctx.dry_run:
+        return _NOTHING_TO_UNDO
+    return _replace_file(path, old, new,
+                         lambda: _run([tool, 'add', release, image]))
+
+
+def _NOTHING_TO_UNDO():
+    """A dry run changed nothing."""
 
 
 _APPLY = {
@@ -319,8 +415,25 @@ def state_text(wanted):
             '%s\n' % ' '.join(_checked(wanted)))
 
 
+def _commit_state(root, wanted, undo):
+    """Record what was applied, atomically; if that fails, undo the boot
+    loader change too, so the two never disagree."""
+    state = os.path.join(root, STATE_FILE)
+    if _read_text(state) == state_text(wanted):
+        return
+    try:
+        _write_text(state, state_text(wanted))
+    except GuestError as e:
+        if undo is None:
+            raise
+        raise _undoing(undo, e)
+
+
 def apply(root, method, dry_run, delivery, search_path):
-    """Make the delivered arguments persistent in the boot loader.
+    """Make the delivered arguments persistent in the boot loader, all or
+    nothing: the new arguments are computed first, applied in one
+    boot-loader operation, verified, and the state file committed last;
+    any failure undoes what was done (GuestError, exit 2: nothing changed).
 
     :returns: Result
     :raises: GuestError
@@ -333,12 +446,10 @@ def apply(root, method, dry_run, delivery, search_path):
         _key(t) for t in previous + wanted}
     ctx = _Context(root=root, wanted=wanted, managed_keys=managed,
                    dry_run=dry_run, search_path=search_path)
-    changed = _APPLY[method](ctx)
+    undo = _APPLY[method](ctx)
     if not dry_run:
-        state = os.path.join(root, STATE_FILE)
-        if _read_text(state) != state_text(wanted):
-            _write_text(state, state_text(wanted))
+        _commit_state(root, wanted, undo)
     running = split_cmdline(_read_text(os.path.join(root, PROC_CMDLINE)))
-    return Result(method=method, args=wanted, changed=changed,
+    return Result(method=method, args=wanted, changed=undo is not None,
                   reboot_needed=reboot_needed(wanted, running),
                   dry_run=dry_run)

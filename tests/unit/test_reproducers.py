@@ -23,6 +23,7 @@ import testtools
 
 from nova_rt.cmd import common
 from nova_rt import exception
+from nova_rt.guest import bootloader
 from nova_rt.host import model as host_model
 from nova_rt.host import profile as host_profile
 from nova_rt.host import reader as host_reader
@@ -286,3 +287,85 @@ class GarbageHostRecordTest(testtools.TestCase):
             scheduler.clear_caches()
             self.assertEqual([], list(rt_filter.filter_all(self.hosts,
                                                            rt_spec)))
+
+
+class GuestApplyAllOrNothingTest(test_cmd_guest.GuestBase):
+    """A failure at any step of nova-rt-guest apply leaves the boot loader
+    (and the state file) byte-identical to before, with exit 2."""
+
+    def prepare(self, method):
+        # A guest nova-rt configured before, now resized.
+        self.write(bootloader.STATE_FILE, bootloader.state_text(
+            tuple(test_cmd_guest.RT_ARGS.split())))
+        if method == 'grubby':
+            self.grubby('root=/dev/vda1 ro ' + test_cmd_guest.RT_ARGS,
+                        'root=/dev/vda1 ro single nohz-full=9 '
+                        + test_cmd_guest.RT_ARGS)
+        elif method == 'grub.d':
+            self.tool('update-grub')
+            self.write('etc/default/grub', 'GRUB_CMDLINE_LINUX=""\n')
+            self.write(bootloader.GRUB_D_FILE, bootloader.grub_d_text(
+                tuple(test_cmd_guest.RT_ARGS.split())))
+        else:
+            self.tool('kernel-install')
+            self.write('usr/lib/modules/%s/vmlinuz'
+                       % test_cmd_guest.RELEASE, 'kernel')
+            self.write(bootloader.KERNEL_CMDLINE, 'root=UUID=1 rw %s\n'
+                       % test_cmd_guest.RT_ARGS)
+        self.entries(test_cmd_guest.oem(test_cmd_guest.RESIZED))
+
+    def fail_at(self, n):
+        with open(os.path.join(self.bin, 'fail-at'), 'w') as f:
+            f.write(str(n))
+        try:
+            os.unlink(os.path.join(self.bin, 'count'))
+        except FileNotFoundError:
+            pass
+
+    def test_failure_at_every_call(self):
+        tried = 0
+        for method in ('grubby', 'grub.d', 'kernel-install'):
+            for n in range(1, 12):
+                self.fresh_root()
+                self.prepare(method)
+                before = self.snapshot()
+                self.fail_at(n)
+                code, out, err = self.apply('--method', method)
+                if code == 0:
+                    break       # fewer calls than n: nothing failed
+                tried += 1
+                self.assertEqual(2, code, (method, n, out))
+                self.assertIn('simulated failure of call %d' % n, err)
+                self.assertEqual(before, self.snapshot(), (method, n, err))
+            self.assertGreater(n, 1, method)
+        self.assertGreaterEqual(tried, 6)
+
+    def test_state_file_failure_undoes_the_boot_loader(self):
+        for method in ('grubby', 'grub.d', 'kernel-install'):
+            self.fresh_root()
+            self.prepare(method)
+            before = self.snapshot()
+            write = bootloader._write_text
+
+            def no_state(path, text):
+                if path.endswith(bootloader.STATE_FILE):
+                    raise bootloader.GuestError(reason='disk full')
+                return write(path, text)
+
+            with mock.patch.object(bootloader, '_write_text', no_state):
+                code, _, err = self.apply('--method', method)
+            self.assertEqual(2, code, method)
+            self.assertIn('nothing was changed', err)
+            self.assertEqual(before, self.snapshot(), method)
+
+    def test_planted_temporary_symlink_is_not_followed(self):
+        self.prepare('grub.d')
+        target = os.path.join(self.root, 'etc', 'shadow')
+        self.write('etc/shadow', 'root:secret\n')
+        os.symlink(target, self.path(bootloader.GRUB_D_FILE + '.nova-rt-tmp'))
+        self.assertEqual(0, self.apply('--method', 'grub.d')[0])
+        self.assertEqual('root:secret\n', self.read('etc/shadow'))
+        self.assertIn(test_cmd_guest.RESIZED,
+                      self.read(bootloader.GRUB_D_FILE))
+        self.assertFalse(os.path.lexists(
+            self.path(bootloader.GRUB_D_FILE + '.nova-rt-tmp')))
