@@ -24,6 +24,7 @@ it runs with the unit tests:
   (dashes and underscores folded) is one nova-rt derives.
 """
 
+import os
 import shutil
 import tempfile
 
@@ -42,7 +43,11 @@ from nova_rt.scheduler import weights as rt_weights
 from tests import scheduler_fakes
 from tests.unit.host import base
 
-FUZZ = hypothesis.settings(max_examples=100, deadline=None, database=None,
+# NOVA_RT_FUZZ_SCALE=N runs N times the examples (a longer campaign than
+# the unit tier's, e.g. before a release).
+SCALE = max(1, int(os.environ.get('NOVA_RT_FUZZ_SCALE', '1')))
+FUZZ = hypothesis.settings(max_examples=100 * SCALE, deadline=None,
+                           database=None,
                            suppress_health_check=list(
                                hypothesis.HealthCheck))
 
@@ -70,7 +75,7 @@ class DamagedTreesTest(base.TestCase):
         was_ready = base.audit(name).ready
         tried = []
 
-        @hypothesis.settings(FUZZ, max_examples=examples)
+        @hypothesis.settings(FUZZ, max_examples=examples * SCALE)
         @hypothesis.given(st.lists(st.tuples(
             st.sampled_from(files), st.sampled_from(base.DAMAGES),
             st.binary(max_size=64)), min_size=1, max_size=8))
@@ -85,7 +90,7 @@ class DamagedTreesTest(base.TestCase):
                 self.assertEqual([], unsure, damage)
 
         check()
-        self.assertGreaterEqual(len(tried), examples // 2)
+        self.assertGreaterEqual(len(tried), examples * SCALE // 2)
 
     def test_tuned_dual_socket(self):
         self.fuzz('tuned-dual-socket', 30)
