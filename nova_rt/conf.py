@@ -108,10 +108,42 @@ update.
         'latency_certificate',
         default='/etc/nova/nova-rt-latency.json',
         help="""
-Path of the latency certificate of this compute host: a JSON document with
-at least ``{"max_latency_us": <int>}``, written after a cyclictest run under
-load. When the file is missing the host has no certified latency, and flavors
-that set ``rt:max_latency_us`` do not land on it.
+Path of the latency certificate of this compute host, written by ``nova-rt
+latency certify`` from a ``nova-rt latency run``. The compute publishes its
+maximum (``nova_rt_latency_max_us``) only while the certificate matches the
+running kernel, kernel command line and isolated CPUs and is younger than
+``latency_max_age_days``; otherwise, or when the file is missing, the host
+has no certified latency and flavors that set ``rt:max_latency_us`` do not
+land on it. Read under ``host_root``.
+
+Related options:
+
+* ``latency_min_duration``, ``latency_max_age_days``
+"""),
+    cfg.IntOpt(
+        'latency_min_duration',
+        default=30, min=1,
+        help="""
+Shortest measurement, in seconds, that ``nova-rt latency certify`` accepts
+and the compute honours. The default lets a first run certify; a bound a
+tenant relies on wants hours under load (``nova-rt latency run --duration 2h
+--load stress-ng``): rare latencies need many samples to show.
+
+Related options:
+
+* ``latency_certificate``
+"""),
+    cfg.IntOpt(
+        'latency_max_age_days',
+        default=30, min=1,
+        help="""
+Days a latency certificate stays valid. An older one no longer publishes
+``nova_rt_latency_max_us``: firmware, microcode and workloads drift, so the
+host has to be measured again.
+
+Related options:
+
+* ``latency_certificate``
 """),
     cfg.FloatOpt(
         'realtime_weight_multiplier',

@@ -38,3 +38,11 @@ _SHIM_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'nova', 'virt')
 if _SHIM_DIR not in nova.virt.__path__:
     nova.virt.__path__.append(_SHIM_DIR)
+
+# The CLI reads /etc/nova/nova.conf when no --config-file is given; the
+# tests never do, so a nova installed on the same machine (devstack) cannot
+# change their results. tests/unit/test_cmd_common.py covers the defaults.
+from nova_rt.cmd import common as _cmd_common  # noqa: E402
+
+_cmd_common.DEFAULT_CONFIG_FILES = ()
+_cmd_common.DEFAULT_CONFIG_DIRS = ()

@@ -11,7 +11,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 #
-# Install what the real libvirt/QEMU tier (tests/real) needs on a Debian 12
+# Install what the real tier (tests/real: libvirt/QEMU, cyclictest) needs on a Debian 12
 # machine. Idempotent: when every package is already installed it does
 # nothing and touches no network. Needs root (apt-get).
 #
@@ -27,6 +27,8 @@ PACKAGES=(
     qemu-system-x86            # qemu-system-x86_64 (TCG is enough)
     busybox-static             # the guest's /init and userland
     libxml2-utils              # xmllint, needed by virt-xml-validate
+    rt-tests                   # cyclictest: nova-rt latency, host and guest
+    stress-ng                  # nova-rt latency run --load stress-ng
 )
 
 missing=()

@@ -9,9 +9,13 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""What the nova-rt sub-commands share: reading nova.conf."""
+"""What the nova-rt sub-commands share: reading nova.conf, logging."""
+
+import argparse
+import os
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from nova_rt import conf as nova_rt_conf
 from nova_rt import exception
@@ -24,23 +28,63 @@ COMPUTE_OPTS = [
 ]
 
 
+# Where nova's own commands (nova-manage, nova-status) find nova.conf when
+# no --config-file is given; each is read only when it exists.
+DEFAULT_CONFIG_FILES = ('/etc/nova/nova.conf',)
+DEFAULT_CONFIG_DIRS = ('/etc/nova/nova.conf.d',)
+
+
 def add_config_file_argument(parser):
     parser.add_argument(
         '--config-file', action='append', default=[], metavar='FILE',
-        help='nova.conf to read [nova_rt] and [compute] from (repeatable)')
+        help='nova.conf to read [nova_rt], [compute] and the [DEFAULT] log '
+             'options from (repeatable; default: %s when it exists)'
+             % ', '.join(DEFAULT_CONFIG_FILES))
+    parser.add_argument(
+        '--config-dir', action='append', default=[], metavar='DIR',
+        help='directory of *.conf files read after the config files '
+             '(repeatable; default: %s when it exists)'
+             % ', '.join(DEFAULT_CONFIG_DIRS))
 
 
-def load_conf(config_files):
-    """A private ConfigOpts with the [nova_rt] and [compute] options."""
+def load_conf(args, register=None):
+    """A private ConfigOpts with the [nova_rt] and [compute] options.
+
+    Reads ``args.config_file`` and ``args.config_dir``, or nova's default
+    locations when neither is given, and sets logging up from the
+    ``[DEFAULT]`` log options found there (to stderr when they name no
+    destination; ``args.debug`` forces debug).
+
+    :param args: the parsed command line, or a list of config files (as
+        ``args.config_file``)
+    :param register: called with the ConfigOpts to register more options
+        before the files are read
+    """
+    if isinstance(args, (list, tuple)):
+        args = argparse.Namespace(config_file=args)
     conf = cfg.ConfigOpts()
     nova_rt_conf.register_opts(conf)
     conf.register_opts(COMPUTE_OPTS, group='compute')
-    args = []
-    for path in config_files:
-        args.extend(['--config-file', path])
+    logging.register_options(conf)
+    if register is not None:
+        register(conf)
+    files = list(getattr(args, 'config_file', None) or [])
+    dirs = list(getattr(args, 'config_dir', None) or [])
+    if not files and not dirs:
+        files = [f for f in DEFAULT_CONFIG_FILES if os.path.isfile(f)]
+        dirs = [d for d in DEFAULT_CONFIG_DIRS if os.path.isdir(d)]
+    cli = [arg for path in files for arg in ('--config-file', path)]
+    cli += [arg for path in dirs for arg in ('--config-dir', path)]
     try:
-        conf(args, project='nova', default_config_files=[],
+        conf(cli, project='nova', default_config_files=[],
              default_config_dirs=[], use_env=False)
     except (cfg.Error, OSError) as e:
         raise exception.NovaRTError('cannot read configuration: %s' % e)
+    if getattr(args, 'debug', False):
+        conf.set_override('debug', True)
+    # oslo.log falls back to stdout, where the command's output goes.
+    if not (conf.log_file or conf.log_dir or conf.use_syslog or
+            conf.use_journal):
+        conf.set_override('use_stderr', True)
+    logging.setup(conf, 'nova-rt')
     return conf

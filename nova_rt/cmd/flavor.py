@@ -54,7 +54,7 @@ def register(commands):
 
 def explain_flavor(args, out=None):
     out = out or sys.stdout
-    conf = common.load_conf(args.config_file)
+    conf = common.load_conf(args)
     policy = rt_request.RequestPolicy.from_conf(conf)
     try:
         request = rt_request.build_request(

@@ -9,7 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The guest side: ``nova-rt-guest apply`` and ``nova-rt-guest show``.
+"""The guest side: ``nova-rt-guest apply``, ``show`` and ``latency``.
 
 Runs as root inside a real-time guest, with the standard library only (a
 guest image has no oslo nor Nova): it reads the SMBIOS type 11 OEM strings
@@ -27,6 +27,7 @@ import os
 import sys
 
 from nova_rt.cmd import args as cmd_args
+from nova_rt.cmd import latency
 from nova_rt import guest_args
 from nova_rt.guest import bootloader
 from nova_rt.guest import delivery as guest_delivery
@@ -121,11 +122,20 @@ def build_parser():
                                   'kernel-install)')
             sub.add_argument('--dry-run', action='store_true',
                              help='say what would change; write nothing')
+    # --- nova-rt-guest latency (nova_rt/cmd/latency.py) ---
+    latency.register_guest(commands, read_delivery)
     return parser
 
 
+def read_delivery(root):
+    """The delivery in the OEM strings under ``root``, or None."""
+    return guest_delivery.parse_delivery(oem.read_oem_strings(root))
+
+
 def run(args):
-    delivery = guest_delivery.parse_delivery(oem.read_oem_strings(args.root))
+    if args.command == 'latency':
+        return args.func(args)
+    delivery = read_delivery(args.root)
     if delivery is None:
         return _nothing(args.command, args.root, args.format)
     if args.command == 'show':

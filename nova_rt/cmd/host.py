@@ -29,6 +29,7 @@ from nova_rt import conf as nova_rt_conf
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt.host import checks
+from nova_rt.host import facts as host_facts
 from nova_rt.host import plan as host_plan
 from nova_rt.host import profile as host_profile
 
@@ -99,18 +100,26 @@ def _root(args, conf):
 
 def check_host(args, out=None):
     out = out or sys.stdout
-    conf = common.load_conf(args.config_file)
+    conf = common.load_conf(args)
     root = _root(args, conf)
     profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
     dedicated, shared = nova_rt_conf.compute_cpu_sets(conf)
     report = checks.audit(profile, dedicated_cpus=dedicated,
                           shared_cpus=shared,
                           vcpu_priority=conf.nova_rt.default_vcpu_priority)
+    # The certified latency is shown, not judged: it never makes a host
+    # ready or not ready.
+    latency = host_facts.latency_verdict(
+        root, conf.nova_rt.latency_certificate,
+        conf.nova_rt.latency_max_age_days, conf.nova_rt.latency_min_duration)
     if args.format == 'json':
-        json.dump(report.to_dict(), out, indent=2)
+        doc = report.to_dict()
+        doc['latency'] = latency.to_dict()
+        json.dump(doc, out, indent=2)
         out.write('\n')
     else:
         out.write(render_table(report, colour=out.isatty()))
+        out.write('\nlatency: %s\n' % latency.reason)
     return cmd_args.EXIT_OK if report.ready else cmd_args.EXIT_NEGATIVE
 
 
@@ -155,7 +164,7 @@ def render_table(report, colour=False, width=None):
 
 def plan_host(args, out=None):
     out = out or sys.stdout
-    conf = common.load_conf(args.config_file)
+    conf = common.load_conf(args)
     root = _root(args, conf)
     profile = host_profile.read_profile(root)
     result = host_plan.plan(

@@ -9,7 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The ``nova-rt`` command: ``flavor explain``, ``host check``, ``host plan``.
+"""The ``nova-rt`` command: ``flavor explain``, ``host check``, ``host plan``,
+``latency run|report|certify``.
 
 Exit codes: 0 success (a valid flavor, a ready host), 1 a negative answer
 (an invalid flavor, a host that is not ready), 2 a usage or internal error.
@@ -22,8 +23,12 @@ import sys
 from oslo_log import log as logging
 
 from nova_rt.cmd import args as cmd_args
+from nova_rt.cmd import common
 from nova_rt.cmd import flavor
+from nova_rt.cmd import fleet
 from nova_rt.cmd import host
+from nova_rt.cmd import latency
+from nova_rt.cmd import status
 
 LOG = logging.getLogger(__name__)
 
@@ -38,7 +43,10 @@ def build_parser():
                                      parser_class=cmd_args.Parser)
     commands.required = True
     flavor.register(commands)
+    fleet.register(commands)
     host.register(commands)
+    latency.register(commands, common.load_conf)
+    status.register(commands)
     return parser
 
 
@@ -47,6 +55,8 @@ def _setup_logging(debug):
     logging.register_options(conf)
     conf([], project='nova-rt', default_config_files=[])
     conf.set_override('debug', debug)
+    # Not oslo.log's fallback, stdout: the commands' output goes there.
+    conf.set_override('use_stderr', True)
     logging.setup(conf, 'nova-rt')
 
 

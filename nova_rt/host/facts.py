@@ -19,7 +19,6 @@ that host and logs why) rather than being guessed at.
 """
 
 import dataclasses
-import json
 import re
 import typing
 
@@ -27,9 +26,11 @@ from oslo_log import log as logging
 
 from nova_rt import cpuset
 from nova_rt import exception
-from nova_rt import priority as rt_priority
 from nova_rt.host import model as host_model
 from nova_rt.host import reader as host_reader
+from nova_rt.latency import certificate as latency_certificate
+from nova_rt.latency import identity as latency_identity
+from nova_rt import priority as rt_priority
 
 LOG = logging.getLogger(__name__)
 
@@ -112,26 +113,38 @@ def facts_from_report(profile, report, latency_max_us=None):
                      cat_domains=domains)
 
 
-def read_latency_certificate(root, path):
-    """``max_latency_us`` of the certificate at ``path`` under ``root``.
+# --- the latency certificate (nova_rt/latency/certificate.py) ---------------
 
-    None when there is no certificate; a certificate that cannot be used
-    is logged and also gives None: the host is then simply not certified.
+# The last verdict logged per certificate path, so each change of verdict
+# is logged once rather than at every refresh.
+_LOGGED_VERDICTS = {}
+
+
+def latency_verdict(root, path, max_age_days, min_duration_s, now=None):
+    """Whether the certificate at ``path`` under ``root`` certifies the
+    running host: a ``nova_rt.latency.certificate.Verdict``.
     """
-    reader = host_reader.HostReader(root)
-    try:
-        doc = json.loads(reader.read(path))
-    except host_reader.HostFileMissing:
-        return None
-    except (host_reader.HostFileError, ValueError) as e:
-        LOG.warning('Ignoring the latency certificate %s: %s', path, e)
-        return None
-    value = doc.get('max_latency_us') if isinstance(doc, dict) else None
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        LOG.warning('Ignoring the latency certificate %s: max_latency_us '
-                    'is %r, not a positive integer', path, value)
-        return None
-    return value
+    ident = latency_identity.read(root)
+    return latency_certificate.evaluate(root, path, ident, max_age_days,
+                                        min_duration_s, now=now)
+
+
+def read_latency_certificate(root, path, max_age_days, min_duration_s,
+                             now=None):
+    """The certified worst-case latency the compute publishes, or None
+    when the host is not certified; each change of verdict is logged
+    once, with its reason.
+    """
+    verdict = latency_verdict(root, path, max_age_days, min_duration_s,
+                              now=now)
+    if _LOGGED_VERDICTS.get(path) != verdict:
+        _LOGGED_VERDICTS[path] = verdict
+        if verdict.certified:
+            LOG.info('nova-rt: latency %s', verdict.reason)
+        else:
+            LOG.warning('nova-rt: this host has no certified latency: %s',
+                        verdict.reason)
+    return verdict.max_latency_us
 
 
 def to_stats(facts):

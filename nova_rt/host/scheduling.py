@@ -58,31 +58,29 @@ def _libvirt_controllers(r):
     return tuple(re.findall(r'"([^"]*)"', match.group(1)))
 
 
-def read_cgroup(r):
-    controllers = _libvirt_controllers(r)
-    for rel in _V1_CPU_DIRS:
-        if not r.is_dir(rel):
-            continue
+def _machine_rt_runtime(r, rel):
+    """cpu.rt_runtime_us of libvirt's machine slice, or None."""
+    for slice_ in ('machine.slice', 'machine'):
         try:
-            r.read_int(rel + '/cpu.rt_runtime_us')
-        except host_reader.HostFileMissing:
-            return CgroupInfo('v1', False, 'no cpu.rt_runtime_us in /%s'
-                              % rel, None, controllers)
-        except host_reader.HostFileError as e:
-            return CgroupInfo('v1', _unknown(e), str(e), None, controllers)
-        machine = None
-        for slice_ in ('machine.slice', 'machine'):
-            try:
-                machine = r.read_int('%s/%s/cpu.rt_runtime_us'
-                                     % (rel, slice_))
-                break
-            except host_reader.HostFileError:
-                continue
-        return CgroupInfo('v1', True, 'cpu.rt_runtime_us in /%s' % rel,
-                          machine, controllers)
-    if not r.exists('sys/fs/cgroup/cgroup.controllers'):
-        return Unknown('no cgroup v1 cpu hierarchy and no cgroup v2 '
-                       'mount under /sys/fs/cgroup')
+            return r.read_int('%s/%s/cpu.rt_runtime_us' % (rel, slice_))
+        except host_reader.HostFileError:
+            continue
+    return None
+
+
+def _cgroup_v1(r, rel, controllers):
+    try:
+        r.read_int(rel + '/cpu.rt_runtime_us')
+    except host_reader.HostFileMissing:
+        return CgroupInfo('v1', False, 'no cpu.rt_runtime_us in /%s'
+                          % rel, None, controllers)
+    except host_reader.HostFileError as e:
+        return CgroupInfo('v1', _unknown(e), str(e), None, controllers)
+    return CgroupInfo('v1', True, 'cpu.rt_runtime_us in /%s' % rel,
+                      _machine_rt_runtime(r, rel), controllers)
+
+
+def _cgroup_v2(r, controllers):
     # cgroup v2 has no RT budget files, yet CONFIG_RT_GROUP_SCHED still
     # gives each cpu-controller group a zero budget: only the kernel
     # config tells.
@@ -98,6 +96,17 @@ def read_cgroup(r):
     except host_reader.HostFileError as e:
         return CgroupInfo('v2', _unknown(e), 'cgroup v2; kernel config '
                           'unreadable: %s' % e, None, controllers)
+
+
+def read_cgroup(r):
+    controllers = _libvirt_controllers(r)
+    for rel in _V1_CPU_DIRS:
+        if r.is_dir(rel):
+            return _cgroup_v1(r, rel, controllers)
+    if not r.exists('sys/fs/cgroup/cgroup.controllers'):
+        return Unknown('no cgroup v1 cpu hierarchy and no cgroup v2 '
+                       'mount under /sys/fs/cgroup')
+    return _cgroup_v2(r, controllers)
 
 
 def _kthreadd_children(r):

@@ -97,7 +97,8 @@ class HostAuditService:
                               shared_cpus=shared,
                               vcpu_priority=group.default_vcpu_priority)
         latency = host_facts.read_latency_certificate(
-            root, group.latency_certificate)
+            root, group.latency_certificate, group.latency_max_age_days,
+            group.latency_min_duration)
         facts = host_facts.facts_from_report(profile, report, latency)
         return AuditedHost(profile, report, facts, now,
                            designer.cache_layout(facts))

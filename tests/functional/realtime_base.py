@@ -45,10 +45,17 @@ DIRECT_KERNEL_IMAGE = 'c905cedb-7281-47e4-8a62-f26bc5fc4c77'
 RT = {'hw:cpu_realtime': 'yes', 'hw:cpu_policy': 'dedicated'}
 
 
+_AS_RECORDED = object()
+
+
 def host_description(nodes, cores_per_node, housekeeping, kthread_prio=50,
-                     ready=True, cat=True, l3_per_node=1):
+                     ready=True, cat=True, l3_per_node=1,
+                     latency_certificate=_AS_RECORDED):
     """A tuned host of ``nodes`` x ``cores_per_node`` CPUs (no SMT) whose
-    CPUs outside ``housekeeping`` are isolated."""
+    CPUs outside ``housekeeping`` are isolated. ``latency_certificate``:
+    the fields ``tests/host_trees/build.py`` certifies the host with
+    (None: never measured; default: the recorded tree's, 18 us).
+    """
     desc = copy.deepcopy(build.load('tuned-dual-socket'))
     cpus = frozenset(range(nodes * cores_per_node))
     hk = cpuset.format(housekeeping)
@@ -71,6 +78,8 @@ def host_description(nodes, cores_per_node, housekeeping, kthread_prio=50,
     desc['hugepages'] = {1048576: [4] * nodes}
     if not cat:
         desc.pop('resctrl')
+    if latency_certificate is not _AS_RECORDED:
+        desc['latency_certificate'] = latency_certificate
     desc['nova_conf'] = {'cpu_dedicated_set': isolated,
                          'cpu_shared_set': hk}
     desc.pop('expect', None)

@@ -21,6 +21,8 @@ policy, /dev/cpu/N/msr answering at the MSR's offset, and so on.
     python -m tests.host_trees.build NAME DEST   # or a path to a .yaml
 """
 
+import datetime
+import hashlib
 import json
 import os
 import struct
@@ -264,8 +266,34 @@ def build(desc, dest):
             '%s = %s\n' % kv for kv in conf.items()))
     cert = desc.get('latency_certificate')
     if cert:
-        t.write('etc/nova/nova-rt-latency.json', json.dumps(cert))
+        t.write('etc/nova/nova-rt-latency.json',
+                json.dumps(certificate(desc, cert)))
     return dest
+
+
+def certificate(desc, given):
+    """A certificate measured on this tree's host state ``age_days`` ago
+    (1 by default): its identity is the tree's own kernel release, command
+    line and isolated CPUs, and the keys ``given`` override any field."""
+    given = dict(given)
+    age = datetime.timedelta(days=given.pop('age_days', 1))
+    measured = datetime.datetime.now(datetime.timezone.utc) - age
+    worst = given.get('max_latency_us', 1)
+    doc = {
+        'max_latency_us': worst,
+        'percentiles_us': {'50': min(5, worst), '99': worst,
+                           '99.9': worst, '99.99': worst, '99.999': None},
+        'duration_s': 86400,
+        'load': 'stress-ng --taskset 0,8,16,24 --cpu 4 --vm 1 '
+                '--vm-bytes 128M --io 1',
+        'measured_at': measured.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'kernel_release': desc['kernel'].get('release'),
+        'kernel_cmdline_sha256': hashlib.sha256(
+            desc['cmdline'].encode()).hexdigest(),
+        'isolated_cpus': desc.get('isolated', ''),
+    }
+    doc.update(given)
+    return doc
 
 
 def _processes(t, desc, topo):

@@ -244,3 +244,160 @@ def build(cache_dir, log=print):
     os.makedirs(cache_dir, exist_ok=True)
     os.chmod(cache_dir, 0o755)
     return build_kernel(cache_dir, log), build_initrd(cache_dir)
+
+
+# --- the latency guest: nova-rt-guest latency inside the test guest ---------
+#
+# The busybox guest has no Python, so the initramfs carries one: this
+# interpreter and its shared libraries, the standard-library modules
+# nova-rt-guest loads (found by running it on the host, not guessed), the
+# nova_rt package, and cyclictest with its libraries, each at the path it
+# has on the host (so the interpreter finds its prefix). /init runs
+# ``nova-rt-guest latency run`` before NRT-READY and prints the result
+# file as NRT-LATENCY-JSON lines for the host to reassemble.
+
+LATENCY_STEP = r'''export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+lat=/tmp/latency
+echo "NRT-LATENCY-BEGIN:"
+nova-rt-guest latency run --duration ${nrt_latency_s:-5}s --slice 1 \
+    --output $lat.json --format json >$lat.out 2>$lat.err
+echo "NRT-LATENCY-RC:$?"
+if [ -f $lat.json ]; then
+    while IFS= read -r l; do echo "NRT-LATENCY-JSON:$l"; done < $lat.json
+fi
+while IFS= read -r l; do echo "NRT-LATENCY-ERR:$l"; done < $lat.err
+echo "NRT-LATENCY-END:"
+'''
+INIT_LATENCY = INIT.replace('echo "NRT-READY:"',
+                            LATENCY_STEP + 'echo "NRT-READY:"')
+GUEST_PACKAGE_DIR = '/opt/nova-rt'
+CYCLICTEST = '/usr/bin/cyclictest'
+
+# Run on the host by the interpreter the guest gets: import and exercise
+# nova-rt-guest latency, then list every module file it loaded.
+_COLLECT = r'''
+import contextlib, io, sys
+sys.path.insert(0, %(repo)r)
+from nova_rt.cmd import guest
+with contextlib.redirect_stdout(io.StringIO()):
+    guest.main(['latency', 'report', '--format', 'json',
+                '--input', %(sample)r])
+    guest.main(['latency', 'report', '--input', %(sample)r])
+guest.build_parser().parse_args(['latency', 'run', '--duration', '5s'])
+import nova_rt.latency.runner
+for m in list(sys.modules.values()):
+    f = getattr(m, '__file__', None)
+    if f and not f.startswith(%(repo)r):
+        print(f)
+'''
+
+
+def _ldd(path):
+    """The shared libraries ``path`` loads (absolute paths)."""
+    rc, out, err = _run(['ldd', path])
+    if rc != 0:
+        if 'not a dynamic executable' in (out + err):
+            return []
+        raise GuestError('ldd %s failed: %s' % (path, err.strip()))
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        for word in parts:
+            if word.startswith('/'):
+                libs.append(word)
+                break
+    return libs
+
+
+def latency_files(repo, sample):
+    """{path in the guest: host file} for the latency guest's payload.
+
+    :param repo: the source tree holding nova_rt
+    :param sample: a cyclictest JSON file used to exercise report
+    """
+    import sys
+    exe = os.path.realpath(sys.executable)
+    rc, out, err = _run([exe, '-I', '-S', '-c', _COLLECT % {
+        'repo': repo, 'sample': sample}])
+    if rc != 0:
+        raise GuestError('collecting the modules nova-rt-guest loads '
+                         'failed: %s' % err.strip()[-500:])
+    files = {}
+    binaries = [exe, CYCLICTEST]
+    for path in out.split():
+        files[path] = path
+        if path.endswith('.so'):
+            binaries.append(path)
+    stdlib = os.path.dirname(os.__file__)
+    encodings = os.path.join(stdlib, 'encodings')
+    for name in os.listdir(encodings):
+        if name.endswith('.py'):
+            files[os.path.join(encodings, name)] = os.path.join(encodings,
+                                                                name)
+    # the landmark the interpreter looks for to find its prefix
+    files[os.path.join(stdlib, 'os.py')] = os.path.join(stdlib, 'os.py')
+    if not os.path.isfile(CYCLICTEST):
+        raise GuestError('%s is missing: install rt-tests' % CYCLICTEST)
+    for binary in binaries:
+        files[binary] = binary
+        for lib in _ldd(binary):
+            files[lib] = os.path.realpath(lib)
+    package = os.path.join(repo, 'nova_rt')
+    for top, dirs, names in os.walk(package):
+        dirs[:] = [d for d in dirs if d != '__pycache__']
+        for name in names:
+            if name.endswith('.py'):
+                host = os.path.join(top, name)
+                rel = os.path.relpath(host, repo)
+                files[os.path.join(GUEST_PACKAGE_DIR, rel)] = host
+    return files, exe
+
+
+def _wrapper(exe):
+    return ('#!/bin/sh\n'
+            '# nova-rt-guest as a console script would run it\n'
+            'exec %s -I -S -c "import sys; sys.path.insert(0, \'%s\'); '
+            'from nova_rt.cmd.guest import main; sys.exit(main(sys.argv[1:]))"'
+            ' "$@"\n' % (exe, GUEST_PACKAGE_DIR)).encode()
+
+
+def build_latency_initrd(cache_dir, repo, sample):
+    """Path of the initramfs of the latency guest (rebuilt each run: it
+    carries the nova_rt under test).
+    """
+    if not os.path.isfile(BUSYBOX) or not is_static_elf(BUSYBOX):
+        raise GuestError('%s is missing or not static: install busybox-static'
+                         % BUSYBOX)
+    files, exe = latency_files(repo, sample)
+    with open(BUSYBOX, 'rb') as f:
+        busybox = f.read()
+    entries = {
+        'bin': (0o040755, b''), 'dev': (0o040755, b''),
+        'proc': (0o040755, b''), 'sys': (0o040755, b''),
+        'tmp': (0o041777, b''), 'usr': (0o040755, b''),
+        'usr/bin': (0o040755, b''),
+        'bin/busybox': (0o100755, busybox),
+        'init': (0o100755, INIT_LATENCY.encode()),
+        'usr/bin/nova-rt-guest': (0o100755, _wrapper(exe)),
+    }
+    for guest_path, host_path in sorted(files.items()):
+        rel = guest_path.lstrip('/')
+        parent = os.path.dirname(rel)
+        while parent and parent not in entries:
+            entries[parent] = (0o040755, b'')
+            parent = os.path.dirname(parent)
+        with open(host_path, 'rb') as f:
+            entries[rel] = (os.stat(host_path).st_mode & 0o777 | 0o100000,
+                            f.read())
+    # parents before children: the kernel does not create directories
+    ordered = [('dev/console', 0o020600, b'', 5, 1)]
+    for name in sorted(entries, key=lambda n: (n.count('/'), n)):
+        mode, data = entries[name]
+        ordered.append((name, mode, data, 0, 0))
+    path = os.path.join(cache_dir, 'initrd-latency.img')
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(gzip.compress(_cpio_newc(ordered), compresslevel=6))
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, path)
+    return path

@@ -13,6 +13,7 @@
 
 import dataclasses
 import os
+from unittest import mock
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,18 +37,47 @@ class TestFacts(base.TestCase):
         self.assertIsNone(facts.kthread_prio(p))
 
     def test_latency_certificate(self):
-        root, _ = base.variant('stock', latency_certificate={
-            'max_latency_us': 25, 'note': 'cyclictest 24h under load'})
+        # The certificate build.py writes was measured on the tree's own
+        # kernel, command line and isolated CPUs; the rules themselves are
+        # tested in tests/unit/latency/test_certificate.py.
         path = '/etc/nova/nova-rt-latency.json'
-        self.assertEqual(25, facts.read_latency_certificate(root, path))
-        self.assertIsNone(facts.read_latency_certificate(
-            base.tree('stock'), path))
-        for bad in ('{"max_latency_us": "25"}', '[]', 'not json',
-                    '{"max_latency_us": 0}', '{"max_latency_us": true}'):
+
+        def published(root):
+            return facts.read_latency_certificate(root, path,
+                                                  max_age_days=30,
+                                                  min_duration_s=30)
+
+        self.assertEqual(18, published(base.tree('tuned-dual-socket')))
+        self.assertIsNone(published(base.tree('stock')))
+        stale, _ = base.variant('tuned-dual-socket', latency_certificate={
+            'max_latency_us': 18, 'age_days': 31})
+        self.assertIsNone(published(stale))
+        verdict = facts.latency_verdict(stale, path, 30, 30)
+        self.assertIn('expired', verdict.reason)
+        elsewhere, _ = base.variant('tuned-dual-socket', latency_certificate={
+            'max_latency_us': 18, 'isolated_cpus': '1-7'})
+        self.assertIsNone(published(elsewhere))
+        root, _ = base.variant('tuned-dual-socket', latency_certificate={
+            'max_latency_us': 18})
+        for bad in ('{"max_latency_us": 25}', '[]', 'not json', ''):
             with open(os.path.join(root, path.lstrip('/')), 'w') as f:
                 f.write(bad)
-            self.assertIsNone(facts.read_latency_certificate(root, path),
-                              bad)
+            self.assertIsNone(published(root), bad)
+
+    def test_latency_verdict_logged_once_per_change(self):
+        path = '/etc/nova/nova-rt-latency.json'
+        root, _ = base.variant('tuned-dual-socket', latency_certificate={
+            'max_latency_us': 18})
+        with mock.patch.object(facts, 'LOG') as log:
+            for _ in range(3):
+                facts.read_latency_certificate(root, path, 30, 30)
+            self.assertEqual(1, log.info.call_count)
+            os.unlink(os.path.join(root, path.lstrip('/')))
+            for _ in range(3):
+                facts.read_latency_certificate(root, path, 30, 30)
+            self.assertEqual(1, log.warning.call_count)
+            self.assertIn('no latency certificate',
+                          log.warning.call_args[0][1])
 
     def test_absent_values_are_absent_keys(self):
         f = facts.HostFacts(ready=False, kernel='none',

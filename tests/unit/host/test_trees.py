@@ -57,8 +57,15 @@ class TestRecordedTrees(base.TestCase):
 
     def test_json_is_the_documented_document(self):
         code, doc = self._check_json()
-        self.assertEqual(['findings', 'isolated_cpus', 'kernel', 'ready'],
-                         sorted(doc))
+        self.assertEqual(['findings', 'isolated_cpus', 'kernel', 'latency',
+                          'ready'], sorted(doc))
+        # The tree's certificate (when it has one) matches its host state.
+        cert = self.desc.get('latency_certificate')
+        self.assertEqual({'certified': bool(cert),
+                          'max_latency_us': cert and cert['max_latency_us']},
+                         {k: doc['latency'][k]
+                          for k in ('certified', 'max_latency_us')})
+        self.assertTrue(doc['latency']['reason'])
         self.assertIsInstance(doc['ready'], bool)
         self.assertIn(doc['kernel'], facts.KERNELS)
         self.assertEqual(self.desc.get('isolated', ''), doc['isolated_cpus'])
@@ -86,7 +93,8 @@ class TestRecordedTrees(base.TestCase):
         p = base.profile(self.name)
         report = base.audit(self.name, p)
         cert = facts.read_latency_certificate(
-            self.root, '/etc/nova/nova-rt-latency.json')
+            self.root, '/etc/nova/nova-rt-latency.json', max_age_days=30,
+            min_duration_s=30)
         host_facts = facts.facts_from_report(p, report, cert)
         expect = self.desc['expect']
         self.assertEqual(expect['facts'], facts.to_stats(host_facts))

@@ -1,0 +1,270 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``nova-rt status upgrade check``: can this node run nova-rt safely?
+
+Run it after installing a new nova (or nova-rt) and before restarting the
+services, as ``nova-status upgrade check``, with the same exit codes: 0
+every check passed, 1 a warning, 2 a failure, 255 a check that could not
+run. nova-rt overrides private methods of nova's libvirt driver; a nova
+upgrade that renames or reshapes one of them would otherwise break real-time
+guests silently.
+"""
+
+import importlib.metadata
+import inspect
+import json
+import sys
+
+from oslo_upgradecheck import upgradecheck
+from oslo_utils import importutils
+from packaging import requirements
+from packaging import version as pkg_version
+
+from nova_rt.cmd import common
+
+Code = upgradecheck.Code
+Result = upgradecheck.Result
+
+# The exit code of a check that raised, as nova-status's.
+EXIT_CHECK_ERROR = 255
+
+DRIVER_CLASS = 'nova.virt.libvirt.driver.LibvirtDriver'
+FILTER = 'nova_rt.scheduler.filters.RealtimeFilter'
+WEIGHER = 'nova_rt.scheduler.weights.RealtimeWeigher'
+
+# Every LibvirtDriver method nova_rt.driver.RealtimeLibvirtDriver overrides,
+# with the signature it was written against (nova 34). Private methods come
+# and go between nova releases; a changed signature means nova-rt's override
+# may receive arguments it does not pass on. A unit test keeps this table
+# equal to what the driver overrides.
+OVERRIDDEN = {
+    '__init__': '(self, virtapi, read_only=False)',
+    'get_available_resource': '(self, nodename)',
+    'update_provider_tree':
+        '(self, provider_tree, nodename, allocations=None)',
+    'spawn': '(self, context, instance, image_meta, injected_files, '
+             'admin_password, allocations, network_info=None, '
+             'block_device_info=None, power_on=True, accel_info=None)',
+    '_get_guest_config':
+        '(self, instance, network_info, image_meta, disk_info, rescue=None, '
+        'block_device_info=None, context=None, mdevs=None, accel_info=None, '
+        'share_info=None, old_guest=None)',
+    '_live_migration_operation':
+        '(self, context, instance, dest, block_migration, migrate_data, '
+        'guest, device_names)',
+}
+
+
+def _nova_range():
+    """nova-rt's own requirement on nova, from its installed metadata."""
+    for line in importlib.metadata.requires('nova-rt') or ():
+        req = requirements.Requirement(line)
+        if req.name == 'nova' and not req.marker:
+            return req.specifier
+    return None
+
+
+def check_nova_version(conf):
+    try:
+        installed = importlib.metadata.version('nova')
+    except importlib.metadata.PackageNotFoundError:
+        return Result(Code.FAILURE, 'nova is not installed in this Python '
+                      'environment (%s)' % sys.prefix)
+    tested = _nova_range()
+    if tested is None:
+        return Result(Code.FAILURE, 'the installed nova-rt does not say '
+                      'which nova it supports: reinstall nova-rt')
+    found = pkg_version.Version(installed)
+    if found in tested:
+        return Result(Code.SUCCESS, 'nova %s, tested range %s'
+                      % (installed, tested))
+    lowest = min((s for s in tested if s.operator == '>='),
+                 key=lambda s: pkg_version.Version(s.version), default=None)
+    if lowest is not None and found < pkg_version.Version(lowest.version):
+        return Result(Code.FAILURE, 'nova %s is older than nova-rt supports '
+                      '(%s)' % (installed, tested))
+    return Result(Code.WARNING, 'nova %s is newer than nova-rt was tested '
+                  'with (%s); see the libvirt driver check'
+                  % (installed, tested))
+
+
+def check_driver_methods(conf, expected=None):
+    """Each method RealtimeLibvirtDriver overrides, as nova-rt expects it."""
+    expected = OVERRIDDEN if expected is None else expected
+    try:
+        driver = importutils.import_class(DRIVER_CLASS)
+    except ImportError as e:
+        return Result(Code.FAILURE, 'cannot import %s: %s' % (DRIVER_CLASS, e))
+    problems = []
+    for name, wanted in sorted(expected.items()):
+        method = getattr(driver, name, None)
+        if method is None:
+            problems.append('LibvirtDriver.%s no longer exists' % name)
+            continue
+        found = str(inspect.signature(method))
+        if found != wanted:
+            problems.append('LibvirtDriver.%s%s, nova-rt expects %s'
+                            % (name, found, wanted))
+    if problems:
+        return Result(Code.FAILURE, '; '.join(problems) + ': nova-rt\'s '
+                      'driver does not support this nova; keep the nova '
+                      'release nova-rt was tested with')
+    return Result(Code.SUCCESS, '%d methods as expected: %s' % (
+        len(expected), ', '.join(sorted(expected))))
+
+
+def _short(class_path):
+    return class_path.rpartition('.')[2]
+
+
+def check_options(conf):
+    """[nova_rt] and the scheduler options nova-rt needs agree."""
+    rt = conf.nova_rt
+    sched = conf.filter_scheduler
+    failures, warnings = [], []
+    if rt.default_vcpu_priority > rt.max_vcpu_priority:
+        failures.append(
+            '[nova_rt] default_vcpu_priority %d is above max_vcpu_priority '
+            '%d: every real-time flavor without rt:vcpu_priority is refused'
+            % (rt.default_vcpu_priority, rt.max_vcpu_priority))
+    enabled = _short(FILTER) in sched.enabled_filters
+    available = set(sched.available_filters)
+    if enabled and FILTER not in available:
+        failures.append(
+            '[filter_scheduler] enabled_filters has %s but '
+            'available_filters does not list %s: nova-scheduler will not '
+            'start' % (_short(FILTER), FILTER))
+    if rt.dedicate_hosts and not enabled:
+        failures.append(
+            '[nova_rt] dedicate_hosts is true but [filter_scheduler] '
+            'enabled_filters lacks %s, which enforces it' % _short(FILTER))
+    if enabled and WEIGHER not in sched.weight_classes:
+        warnings.append(
+            '[filter_scheduler] weight_classes lacks %s: real-time '
+            'instances are spread by nova\'s weighers instead of packed'
+            % WEIGHER)
+    if failures:
+        return Result(Code.FAILURE, '; '.join(failures + warnings))
+    if warnings:
+        return Result(Code.WARNING, '; '.join(warnings))
+    return Result(Code.SUCCESS, None if enabled else
+                  '%s is not enabled here (not a scheduler, or nova-rt not '
+                  'used for scheduling)' % _short(FILTER))
+
+
+def check_compute_driver(conf):
+    """On a compute configured for nova-rt: the driver nova would load."""
+    name = conf.compute_driver
+    if not name:
+        return Result(Code.SUCCESS, '[DEFAULT] compute_driver is not set: '
+                      'not a compute host')
+    if 'nova_rt' not in name:
+        return Result(Code.SUCCESS, '[DEFAULT] compute_driver = %s: not a '
+                      'nova-rt compute host' % name)
+    # nova imports compute_driver as nova.virt.<value>, then as <value>
+    # (nova.virt.driver.load_compute_driver); nova-rt's shim package
+    # provides the former.
+    try:
+        driver = importutils.import_class('nova.virt.' + name)
+    except ImportError as e:
+        return Result(Code.FAILURE, 'compute_driver = %s: nova would import '
+                      'nova.virt.%s, which fails: %s (is the nova-rt package '
+                      'with its nova/virt/nova_rt shim installed in nova\'s '
+                      'environment?)' % (name, name, e))
+    realtime = importutils.import_class(
+        'nova_rt.driver.RealtimeLibvirtDriver')
+    if not (isinstance(driver, type) and issubclass(driver, realtime)):
+        return Result(Code.FAILURE, 'compute_driver = %s loads %r, not '
+                      'nova-rt\'s RealtimeLibvirtDriver' % (name, driver))
+    return Result(Code.SUCCESS, 'compute_driver = %s loads %s.%s' % (
+        name, driver.__module__, driver.__name__))
+
+
+class UpgradeChecks(upgradecheck.UpgradeCommands):
+    """nova-rt's checks, over the configuration handed in."""
+
+    display_title = 'nova-rt Upgrade Check Results'
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def _nova_version(self):
+        return check_nova_version(self.conf)
+
+    def _driver_methods(self):
+        return check_driver_methods(self.conf)
+
+    def _options(self):
+        return check_options(self.conf)
+
+    def _compute_driver(self):
+        return check_compute_driver(self.conf)
+
+    _upgrade_checks = (
+        ('nova version', _nova_version),
+        ('LibvirtDriver methods nova-rt overrides', _driver_methods),
+        ('nova-rt options', _options),
+        ('compute driver', _compute_driver),
+    )
+
+    def results(self):
+        """(name, Result) of every check, in order."""
+        return [(name, func(self)) for name, func in self._upgrade_checks]
+
+
+def _register_nova_opts(conf):
+    # nova's own definitions of the options checked, so their defaults are
+    # nova's.
+    from nova.conf import compute as nova_compute_conf
+    from nova.conf import scheduler as nova_scheduler_conf
+    nova_scheduler_conf.register_opts(conf)
+    conf.register_opts([o for o in nova_compute_conf.compute_opts
+                        if o.name == 'compute_driver'])
+
+
+def register(commands):
+    parser = commands.add_parser(
+        'status', help='check this node before restarting nova after an '
+                       'upgrade')
+    categories = parser.add_subparsers(dest='category', metavar='CATEGORY')
+    categories.required = True
+    upgrade = categories.add_parser('upgrade', help='upgrade readiness')
+    actions = upgrade.add_subparsers(dest='action', metavar='ACTION')
+    actions.required = True
+    check = actions.add_parser(
+        'check', help='run the checks (exit 0 success, 1 warning, '
+                      '2 failure, 255 a check failed to run)')
+    check.add_argument('--json', action='store_true',
+                       help='print the results as JSON')
+    common.add_config_file_argument(check)
+    check.set_defaults(func=upgrade_check)
+
+
+def upgrade_check(args):
+    conf = common.load_conf(args, register=_register_nova_opts)
+    checks = UpgradeChecks(conf)
+    try:
+        if not args.json:
+            # oslo.upgradecheck's table, as nova-status prints it.
+            return int(checks.check())
+        results = checks.results()
+    except Exception as e:
+        # As nova-status: a check that cannot run is not a failure.
+        sys.stderr.write('nova-rt: a check could not run: %s: %s\n'
+                         % (type(e).__name__, e))
+        return EXIT_CHECK_ERROR
+    json.dump({'name': checks.display_title,
+               'checks': [{'check': name, 'result': int(r.code),
+                           'details': r.details}
+                          for name, r in results]}, sys.stdout, indent=2)
+    sys.stdout.write('\n')
+    return int(max(r.code for _, r in results))

@@ -1,0 +1,118 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``nova-rt fleet`` through openstacksdk against nova's and placement's
+real APIs, in process, with nova-rt's driver on fake-libvirt computes."""
+
+import argparse
+import io
+import json
+
+import fixtures
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
+from openstack import connection
+from openstack import proxy
+from openstack import service_description
+
+from nova_rt.cmd import fleet
+from tests.functional import realtime_base
+
+# nova's test base stubs the sdk's placement proxy for its own clients
+# (OpenStackSDKFixture); fleet is tested with the real one.
+REAL_MAKE_PROXY = service_description.ServiceDescription._make_proxy
+REAL_GET_ENDPOINT = proxy.Proxy.get_endpoint
+
+
+class FleetTest(realtime_base.RealtimeDriverTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.start_realtime_compute('rt1', 1, 8, {0})
+        self.start_realtime_compute('rt2', 1, 8, {0}, ready=False)
+        self.plain = self._create_flavor(vcpu=1, memory_mb=512)
+        self.rt = self._create_flavor(
+            vcpu=4, memory_mb=1024,
+            extra_spec=dict(realtime_base.RT, **{
+                'hw:cpu_realtime_mask': '^0'}))
+        self.server = self._create_server(
+            name='rt-vm', flavor_id=self.rt, networks='none')
+        self._create_server(name='plain-vm', flavor_id=self.plain,
+                            networks='none', host='rt2')
+        self.conn = self.sdk_connection()
+
+    def sdk_connection(self):
+        """openstacksdk on the in-process APIs, as an admin.
+
+        The test APIs authenticate by headers instead of keystone tokens:
+        nova's fixture reads the user, project and roles, placement's
+        noauth middleware the token 'admin'.
+        """
+        self.useFixture(fixtures.MonkeyPatch(
+            'openstack.service_description.ServiceDescription._make_proxy',
+            REAL_MAKE_PROXY))
+        self.useFixture(fixtures.MonkeyPatch(
+            'openstack.proxy.Proxy.get_endpoint', REAL_GET_ENDPOINT))
+        session = ks_session.Session(auth=noauth.NoAuth(), additional_headers={
+            'X-Auth-User': 'admin',
+            'X-Auth-Project-Id': self.api_fixture.project_id,
+            'X-Roles': 'reader,member,admin',
+            'X-Auth-Token': 'admin',
+        })
+        return connection.Connection(
+            session=session,
+            compute_endpoint_override=self.api_fixture.base_url,
+            placement_endpoint_override=self.placement_fixture.endpoint)
+
+    def fleet(self, fmt):
+        out = io.StringIO()
+        args = argparse.Namespace(format=fmt, os_cloud=None,
+                                  os_region_name=None)
+        self.assertEqual(0, fleet.show_fleet(args, out=out, conn=self.conn))
+        return out.getvalue()
+
+    def test_json(self):
+        doc = json.loads(self.fleet('json'))
+        hosts = {h['host']: h for h in doc['hosts']}
+        self.assertEqual(['rt1', 'rt2'], sorted(hosts))
+        rt1, rt2 = hosts['rt1'], hosts['rt2']
+        self.assertTrue(rt1['ready'])
+        self.assertTrue(rt1['preempt_rt'])
+        self.assertIn('CUSTOM_NOVA_RT_READY', rt1['traits'])
+        self.assertFalse(rt2['ready'])
+        self.assertNotIn('CUSTOM_NOVA_RT_READY', rt2['traits'])
+        self.assertEqual(('up', 'enabled'), (rt1['state'], rt1['status']))
+        # cpu_dedicated_set is CPUs 1-7 on each: 7 PCPUs; the real-time
+        # server holds 4 of rt1's.
+        self.assertEqual((7, 4, 3), (rt1['pcpu_total'], rt1['pcpu_used'],
+                                     rt1['pcpu_free']))
+        self.assertEqual((7, 0), (rt2['pcpu_total'], rt2['pcpu_used']))
+        self.assertEqual([{'id': self.server['id'], 'name': 'rt-vm',
+                           'status': 'ACTIVE', 'vcpus': 4,
+                           'flavor': self.api.get_flavor(self.rt)['name']}],
+                         rt1['realtime_instances'])
+        # The plain server on rt2 is no real-time instance.
+        self.assertEqual([], rt2['realtime_instances'])
+
+    def test_text(self):
+        text = self.fleet('text')
+        lines = text.splitlines()
+        self.assertEqual(['HOST', 'STATE', 'READY', 'PREEMPT_RT', 'CAT',
+                          'PCPU', 'USED/TOTAL', 'FREE', 'RT', 'INSTANCES'],
+                         lines[0].split())
+        self.assertEqual(['rt1', 'up/enabled', 'yes', 'yes', 'yes', '4/7',
+                          '3', '1'], lines[1].split())
+        self.assertEqual(['rt2', 'up/enabled', 'no', 'yes', 'yes', '0/7',
+                          '7', '0'], lines[2].split())
+        self.assertIn('1 of 2 hosts ready for real-time guests, 3 isolated '
+                      'cores free on them', text)
+        self.assertIn('  rt1: rt-vm (%s) ACTIVE, 4 vCPUs' % self.server['id'],
+                      text)

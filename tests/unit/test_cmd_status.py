@@ -1,0 +1,187 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import contextlib
+import importlib.metadata
+import inspect
+import io
+import json
+import os
+import tempfile
+
+import fixtures
+from nova.virt.libvirt import driver as libvirt_driver
+import testtools
+
+from nova_rt.cmd import main
+from nova_rt.cmd import status
+from nova_rt import driver as rt_driver
+
+SCHEDULER = """
+[filter_scheduler]
+available_filters = nova.scheduler.filters.all_filters
+available_filters = nova_rt.scheduler.filters.RealtimeFilter
+enabled_filters = ComputeFilter,RealtimeFilter,NUMATopologyFilter
+weight_classes = nova.scheduler.weights.all_weighers,\
+nova_rt.scheduler.weights.RealtimeWeigher
+"""
+
+
+class UpgradeCheckTest(testtools.TestCase):
+
+    def conf_file(self, text):
+        with tempfile.NamedTemporaryFile('w', suffix='.conf',
+                                         delete=False) as f:
+            f.write(text)
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def check(self, conf_text='', *extra):
+        out, err = io.StringIO(), io.StringIO()
+        argv = ['status', 'upgrade', 'check', '--json',
+                '--config-file', self.conf_file(conf_text), *extra]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main.main(argv)
+        return code, {c['check']: c for c in json.loads(out.getvalue())[
+            'checks']} if out.getvalue() else None, err.getvalue()
+
+    def test_passes_here(self):
+        code, checks, _ = self.check(SCHEDULER)
+        self.assertEqual(0, code, checks)
+        self.assertEqual(
+            ['nova version', 'LibvirtDriver methods nova-rt overrides',
+             'nova-rt options', 'compute driver'], list(checks))
+        self.assertIn('nova 34.', checks['nova version']['details'])
+
+    def test_table_output(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main.main(['status', 'upgrade', 'check', '--config-file',
+                              self.conf_file(SCHEDULER)])
+        self.assertEqual(0, code)
+        self.assertIn('nova-rt Upgrade Check Results', out.getvalue())
+        self.assertIn('Check: LibvirtDriver methods nova-rt overrides',
+                      out.getvalue())
+
+    def test_table_is_what_the_driver_overrides(self):
+        overridden = {name for name, value in
+                      vars(rt_driver.RealtimeLibvirtDriver).items()
+                      if callable(value) and
+                      hasattr(libvirt_driver.LibvirtDriver, name)}
+        self.assertEqual(overridden, set(status.OVERRIDDEN))
+        for name, wanted in status.OVERRIDDEN.items():
+            self.assertEqual(wanted, str(inspect.signature(
+                getattr(libvirt_driver.LibvirtDriver, name))), name)
+
+    def test_overridden_method_gone_fails_naming_it(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.'
+            '_live_migration_operation', fixtures.MonkeyPatch.delete))
+        code, checks, _ = self.check(SCHEDULER)
+        self.assertEqual(2, code)
+        found = checks['LibvirtDriver methods nova-rt overrides']
+        self.assertEqual(2, found['result'])
+        self.assertIn('LibvirtDriver._live_migration_operation no longer '
+                      'exists', found['details'])
+        self.assertNotIn('_get_guest_config', found['details'])
+
+    def test_changed_signature_fails_naming_it(self):
+        def _get_guest_config(self, instance, network_info, image_meta,
+                              disk_info, rescue=None, share_info=None):
+            pass
+
+        self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver, '_get_guest_config',
+            _get_guest_config))
+        code, checks, _ = self.check(SCHEDULER)
+        self.assertEqual(2, code)
+        details = checks['LibvirtDriver methods nova-rt overrides'][
+            'details']
+        self.assertIn('LibvirtDriver._get_guest_config(self, instance, '
+                      'network_info, image_meta, disk_info, rescue=None, '
+                      'share_info=None), nova-rt expects', details)
+
+    def test_nova_version_outside_range(self):
+        real = importlib.metadata.version
+
+        def version(name, found):
+            return found if name == 'nova' else real(name)
+
+        for found, code in (('33.1.0', 2), ('35.0.0', 1), ('34.2.1', 0)):
+            with fixtures.MonkeyPatch(
+                    'importlib.metadata.version',
+                    lambda name: version(name, found)):
+                result = status.check_nova_version(None)
+            self.assertEqual(code, result.code, result.details)
+            self.assertIn(found, result.details)
+
+    def test_default_priority_above_max(self):
+        code, checks, _ = self.check(
+            SCHEDULER + '[nova_rt]\ndefault_vcpu_priority = 20\n'
+            'max_vcpu_priority = 10\n')
+        self.assertEqual(2, code)
+        self.assertIn('default_vcpu_priority 20 is above max_vcpu_priority '
+                      '10', checks['nova-rt options']['details'])
+
+    def test_filter_enabled_not_available(self):
+        code, checks, _ = self.check(
+            '[filter_scheduler]\nenabled_filters = RealtimeFilter\n'
+            'weight_classes = nova_rt.scheduler.weights.RealtimeWeigher\n')
+        self.assertEqual(2, code)
+        self.assertIn('available_filters does not list '
+                      'nova_rt.scheduler.filters.RealtimeFilter',
+                      checks['nova-rt options']['details'])
+
+    def test_dedicate_hosts_without_filter(self):
+        code, checks, _ = self.check('[nova_rt]\ndedicate_hosts = true\n')
+        self.assertEqual(2, code)
+        self.assertIn('dedicate_hosts is true but',
+                      checks['nova-rt options']['details'])
+
+    def test_weigher_missing_warns(self):
+        code, checks, _ = self.check(SCHEDULER.replace(
+            ',nova_rt.scheduler.weights.RealtimeWeigher', ''))
+        self.assertEqual(1, code)
+        self.assertIn('weight_classes lacks',
+                      checks['nova-rt options']['details'])
+
+    def test_compute_driver(self):
+        code, checks, _ = self.check(
+            '[DEFAULT]\ncompute_driver = nova_rt.driver.RealtimeLibvirtDriver'
+            '\n')
+        self.assertEqual(0, checks['compute driver']['result'],
+                         checks['compute driver'])
+        self.assertIn('loads nova_rt.driver.RealtimeLibvirtDriver',
+                      checks['compute driver']['details'])
+        code, checks, _ = self.check(
+            '[DEFAULT]\ncompute_driver = nova_rt.drivers.Realtime\n')
+        self.assertEqual(2, code)
+        self.assertIn('nova would import nova.virt.nova_rt.drivers.Realtime',
+                      checks['compute driver']['details'])
+
+    def test_not_nova_rt_compute(self):
+        code, checks, _ = self.check(
+            '[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n')
+        self.assertEqual(0, checks['compute driver']['result'])
+        self.assertIn('not a nova-rt compute host',
+                      checks['compute driver']['details'])
+
+    def test_check_that_raises_exits_255(self):
+        def broken(conf):
+            raise RuntimeError('boom')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_rt.cmd.status.check_options', broken))
+        code, checks, err = self.check(SCHEDULER)
+        self.assertEqual(255, code)
+        self.assertIn('a check could not run: RuntimeError: boom', err)
+        self.assertNotIn('Traceback', err)
