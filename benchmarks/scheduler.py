@@ -50,12 +50,14 @@ from nova_rt.host import facts as host_facts  # noqa: E402
 from nova_rt import scheduler  # noqa: E402
 from nova_rt.scheduler import filters as rt_filters  # noqa: E402
 from nova_rt.scheduler import weights as rt_weights  # noqa: E402
-from tests.scheduler_fakes import cost_fleet  # noqa: E402
-from tests.scheduler_fakes import FLEET_MIX  # noqa: E402
-from tests.scheduler_fakes import flavor_spec  # noqa: E402
-from tests.scheduler_fakes import fresh_candidates  # noqa: E402
-from tests.scheduler_fakes import host_state  # noqa: E402
-from tests.scheduler_fakes import SHAPES  # noqa: E402
+from tests import scheduler_fakes  # noqa: E402
+
+cost_fleet = scheduler_fakes.cost_fleet
+FLEET_MIX = scheduler_fakes.FLEET_MIX
+flavor_spec = scheduler_fakes.flavor_spec
+fresh_candidates = scheduler_fakes.fresh_candidates
+host_state = scheduler_fakes.host_state
+SHAPES = scheduler_fakes.SHAPES
 
 CONF = nova_rt_conf.nova_conf()
 objects.register_all()
@@ -182,7 +184,8 @@ def packing(hosts=200, seed=7, limit=100000,
             multipliers=(PACKING_MULTIPLIER,)):
     """-> (default weighers' result, [result with RealtimeWeigher at each
     multiplier]); a result is (instances placed, share of isolated CPUs in
-    use)."""
+    use).
+    """
     default, with_rt = weigher_sets()
     base = pack(packing_fleet(hosts, seed), default, seed, limit)
     results = []

@@ -20,7 +20,8 @@ driver (against the host's layout) round alike, through this function.
 
 def reserved_kib(asked_kib, way_kib):
     """``asked_kib`` rounded up to whole ways of ``way_kib`` (unchanged
-    when the way size is not known)."""
+    when the way size is not known).
+    """
     if not way_kib:
         return asked_kib
     return -(-asked_kib // way_kib) * way_kib

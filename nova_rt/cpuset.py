@@ -30,7 +30,8 @@ _ITEM = re.compile(r'(\^)?([0-9]+)(?:-([0-9]+))?')
 
 def _number(text, what, spec):
     """A CPU number, refused before conversion when above MAX_CPU: a
-    5,000-digit number costs int() seconds, or an error of its own."""
+    5,000-digit number costs int() seconds, or an error of its own.
+    """
     if len(text.lstrip('0')) > len(str(MAX_CPU)) or int(text) > MAX_CPU:
         raise exception.InvalidCPUSet(
             what=what, spec=_shortened(spec),
@@ -68,7 +69,8 @@ def _ranges(spec, what):
 
 def _expand(ranges):
     """The CPUs of ``(first, last)`` ranges, each CPU added once however
-    often the ranges overlap: linear in the spec, at most MAX_CPU + 1."""
+    often the ranges overlap: linear in the spec, at most MAX_CPU + 1.
+    """
     cpus, upto = set(), -1
     for first, last in sorted(ranges):
         if last > upto:

@@ -117,7 +117,8 @@ def vcpu_sched(request):
 
 def cache_tune(request, rt_cpus, layout):
     """One ``<cachetune>`` for the real-time vCPUs: the asked KiB, rounded
-    up to whole ways, in every L3 domain their host CPUs use."""
+    up to whole ways, in every L3 domain their host CPUs use.
+    """
     if not request.l3_cache_kib:
         return None
     if layout is None:

@@ -55,7 +55,8 @@ def realtime_request(flavor, image_meta):
 
 class _MigratingGuest:
     """The source guest of a live migration, with the destination XML
-    re-derived for real-time just before it is handed to libvirt."""
+    re-derived for real-time just before it is handed to libvirt.
+    """
 
     def __init__(self, guest, rewrite):
         self._guest = guest
@@ -82,7 +83,8 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def realtime_host(self, refresh=False):
         """The host's audited real-time state, cached for
-        ``[nova_rt] facts_refresh_interval`` seconds."""
+        ``[nova_rt] facts_refresh_interval`` seconds.
+        """
         return self._rt_audit.current(refresh)
 
     def get_available_resource(self, nodename):

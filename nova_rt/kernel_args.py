@@ -64,13 +64,15 @@ def unquote(token):
 
 def param_name(name):
     """The kernel's spelling of a parameter name: parameq() treats ``-``
-    and ``_`` as the same character, so ``nohz-full`` is ``nohz_full``."""
+    and ``_`` as the same character, so ``nohz-full`` is ``nohz_full``.
+    """
     return name.replace('-', '_')
 
 
 def key_of(token):
     """The parameter name of a ``key`` or ``key=value`` token, folded with
-    ``param_name``: every comparison of names goes through it."""
+    ``param_name``: every comparison of names goes through it.
+    """
     return param_name(unquote(token).split('=', 1)[0])
 
 

@@ -30,24 +30,28 @@ DEFAULT_MAX_VCPU_PRIORITY = 49
 
 def kthread_priority_above(vcpu_priority):
     """The priority the essential kernel threads need over vCPUs running at
-    vcpu_priority: one above, within SCHED_FIFO's range."""
+    vcpu_priority: one above, within SCHED_FIFO's range.
+    """
     return min(vcpu_priority + 1, PRIORITY_MAX)
 
 
 def effective_priority(kthread):
     """A kernel thread's real-time priority; 0 outside the real-time
-    classes, where any SCHED_FIFO vCPU can starve it."""
+    classes, where any SCHED_FIFO vCPU can starve it.
+    """
     return kthread.priority if kthread.is_rt else 0
 
 
 def lowest_kthread_priority(kthreads, cpus):
     """The lowest effective_priority of the essential kernel threads
-    bound to cpus; None when none is bound there."""
+    bound to cpus; None when none is bound there.
+    """
     bound = [effective_priority(t) for t in kthreads if t.cpu in cpus]
     return min(bound) if bound else None
 
 
 def below_kthreads(priority, kthread_priority):
     """Can real-time threads at priority run beside kernel threads
-    whose lowest priority is kthread_priority (None: none there)?"""
+    whose lowest priority is kthread_priority (None: none there)?
+    """
     return kthread_priority is None or priority < kthread_priority

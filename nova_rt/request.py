@@ -101,13 +101,15 @@ class RealtimeRequest:
     @property
     def emulator_isolated(self):
         """``hw:emulator_threads_policy=isolate``: the emulator and I/O
-        threads get a host CPU of their own, an isolated one."""
+        threads get a host CPU of their own, an isolated one.
+        """
         return self.emulator_threads_policy == 'isolate'
 
     @property
     def emulator_pcpus(self):
         """Host CPUs the emulator threads take beyond the vCPUs' (an
-        isolated emulator takes one more pCPU)."""
+        isolated emulator takes one more pCPU).
+        """
         return 1 if self.emulator_isolated else 0
 
     @property
@@ -118,7 +120,8 @@ class RealtimeRequest:
     @property
     def isolated_priority(self):
         """The highest real-time priority the instance runs on isolated
-        host CPUs: its vCPUs', or its isolated emulator's when higher."""
+        host CPUs: its vCPUs', or its isolated emulator's when higher.
+        """
         prio = self.vcpu_thread.priority or 0
         if self.emulator_isolated and self.emulator_thread.realtime:
             prio = max(prio, self.emulator_thread.priority or 0)
@@ -265,7 +268,8 @@ def parse_rt_value(key, value):
 
 def _flavor_or_image(extra_specs, image_properties, name, choices=None):
     """Nova's precedence: the flavor's ``hw:NAME`` over the image's
-    ``hw_NAME``; a conflict between them is an error, as upstream."""
+    ``hw_NAME``; a conflict between them is an error, as upstream.
+    """
     flavor_key, image_key = 'hw:' + name, 'hw_' + name
     flavor_value = extra_specs.get(flavor_key)
     image_value = image_properties.get(image_key)
@@ -380,7 +384,8 @@ IMAGE_PROPERTIES = ('hw_cpu_realtime_mask', 'hw_cpu_policy',
 
 def image_properties(props):
     """The allow-listed, set properties of an image (a mapping or Nova's
-    ``ImageMetaProps``; None for no image)."""
+    ``ImageMetaProps``; None for no image).
+    """
     if props is None:
         return {}
     found = {}
@@ -470,7 +475,8 @@ def split_realtime_vcpus(f):
 
 def emulator_threads_need_a_home(f):
     """Upstream's rule: the emulator threads must go somewhere that is not
-    a real-time vCPU."""
+    a real-time vCPU.
+    """
     if (not f.found['housekeeping_vcpus'] and
             f.found['emulator_threads_policy'] is None):
         raise exception.InvalidRealtimeRequest(
@@ -482,7 +488,8 @@ def emulator_threads_need_a_home(f):
 
 def capped_priority(key, priority, policy):
     """A real-time priority nova-rt will give, or the error: never above
-    ``[nova_rt] max_vcpu_priority`` (refused, not lowered)."""
+    ``[nova_rt] max_vcpu_priority`` (refused, not lowered).
+    """
     if priority > policy.max_vcpu_priority:
         raise exception.InvalidRealtimeRequest(
             key, '%d is above [nova_rt] max_vcpu_priority=%d'
@@ -521,7 +528,8 @@ def emulator_thread_class(f):
 
 def guest_needs_partitioning_too(f):
     """``rt:guest_tuning=auto`` needs a housekeeping vCPU in the guest;
-    with ``none`` no guest argument is delivered, so none may be asked."""
+    with ``none`` no guest argument is delivered, so none may be asked.
+    """
     tuning = f.rt.get('rt:guest_tuning', 'auto')
     if tuning == 'auto' and not f.found['housekeeping_vcpus']:
         raise exception.InvalidRealtimeRequest(

@@ -11,7 +11,8 @@
 # under the License.
 """Real Nova scheduler objects for nova-rt's scheduler tests and
 benchmarks: HostState objects with libvirt-like NUMA topologies and the
-RequestSpec of real-time flavors."""
+RequestSpec of real-time flavors.
+"""
 
 import random
 
@@ -122,6 +123,7 @@ def cost_fleet(count, seed):
 
 def fresh_candidates(hosts):
     """Each request gets its allocation candidates from placement anew;
-    NUMATopologyFilter drops the candidates of the hosts it rejects."""
+    NUMATopologyFilter drops the candidates of the hosts it rejects.
+    """
     for state in hosts:
         state.allocation_candidates = [{'mappings': {}}]

@@ -28,10 +28,10 @@ import sys
 
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import latency
-from nova_rt import guest_args
 from nova_rt.guest import bootloader
 from nova_rt.guest import delivery as guest_delivery
 from nova_rt.guest import oem
+from nova_rt import guest_args
 
 
 def _verdict(result):

@@ -11,7 +11,8 @@
 # under the License.
 """The guest's boot loader: the delivered arguments made persistent with
 grubby, /etc/default/grub.d or kernel-install, replacing what nova-rt set
-before and nothing else."""
+before and nothing else.
+"""
 
 import dataclasses
 import os
@@ -104,7 +105,8 @@ def _restore(path, text):
 
 def _undoing(undo, error):
     """Run ``undo`` after ``error``; the error to raise says whether the
-    boot loader is back as it was."""
+    boot loader is back as it was.
+    """
     try:
         undo()
     except GuestError as e:
@@ -254,7 +256,8 @@ def _apply_grubby(ctx):
 def _spellings(cmdlines, managed_keys):
     """The managed keys as each command line spells them: grubby removes
     ``nohz-full`` only when asked for ``nohz-full``, though the kernel
-    reads it as ``nohz_full``."""
+    reads it as ``nohz_full``.
+    """
     found = set(managed_keys)
     for args in cmdlines:
         for token in split_cmdline(args):
@@ -417,7 +420,8 @@ def state_text(wanted):
 
 def _commit_state(root, wanted, undo):
     """Record what was applied, atomically; if that fails, undo the boot
-    loader change too, so the two never disagree."""
+    loader change too, so the two never disagree.
+    """
     state = os.path.join(root, STATE_FILE)
     if _read_text(state) == state_text(wanted):
         return

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """What the host delivered: nova-rt's entries among the OEM strings,
-validated with the one kernel-argument grammar."""
+validated with the one kernel-argument grammar.
+"""
 
 import dataclasses
 import re
@@ -70,7 +71,8 @@ def _ours(string):
 
 def _collect(oem_strings):
     """(key -> value, key -> source) of nova-rt's OEM strings; a key given
-    twice with different values is an error."""
+    twice with different values is an error.
+    """
     values, sources = {}, {}
     for source, string in oem_strings:
         found = _ours(string)

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """SMBIOS type 11 (OEM strings) structures, as the kernel exposes them
-under /sys/firmware/dmi/entries."""
+under /sys/firmware/dmi/entries.
+"""
 
 import os
 import re

@@ -10,13 +10,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The kernel: its preemption model, its command line, CPU isolation,
-interrupt and workqueue affinity, and the kvm module parameters."""
+interrupt and workqueue affinity, and the kvm module parameters.
+"""
 
 import re
 
 from nova_rt import cpuset
 from nova_rt import exception
-
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
@@ -113,7 +113,8 @@ def _cmdline_cpus(value, online, what):
 
 def _isolcpus(cmdline):
     """(flags, cpus) of isolcpus=; flags come first, each followed by a
-    comma, as the kernel's housekeeping_isolcpus_setup() reads them."""
+    comma, as the kernel's housekeeping_isolcpus_setup() reads them.
+    """
     value = cmdline.value('isolcpus')
     if not value:
         return frozenset(), frozenset()
@@ -129,7 +130,8 @@ def _isolcpus(cmdline):
 
 def _cmdline_isolcpus(cmdline):
     """(flags, cpus, error) of isolcpus= on a command line; error is the
-    Unknown that stands for every command-line value when it is set."""
+    Unknown that stands for every command-line value when it is set.
+    """
     if not known(cmdline):
         return frozenset(), frozenset(), cmdline
     try:
@@ -140,7 +142,8 @@ def _cmdline_isolcpus(cmdline):
 
 def _isolated(r, flags, iso_cpus, cmd_error):
     """(isolated, evidence): only the isolcpus domain set, the complement
-    of the HK_TYPE_DOMAIN housekeeping mask, never nohz_full."""
+    of the HK_TYPE_DOMAIN housekeeping mask, never nohz_full.
+    """
     try:
         return (_read_cpulist(r, _CPU_DIR + '/isolated'),
                 '/sys/devices/system/cpu/isolated')

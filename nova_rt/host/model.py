@@ -90,7 +90,8 @@ class Cmdline:
 
     def value(self, name):
         """The last value of ``name`` (later settings win for the
-        parameters nova-rt reads), None when absent or a bare flag."""
+        parameters nova-rt reads), None when absent or a bare flag.
+        """
         values = self.values(name)
         return values[-1] if values else None
 

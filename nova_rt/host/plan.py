@@ -111,7 +111,8 @@ class HostPlan:
 def housekeeping(profile, per_node=1):
     """The first ``per_node`` cores (each with all its SMT siblings) of
     every NUMA node: interrupts, kernel threads, the host OS and emulator
-    threads stay there, near each node's devices and memory."""
+    threads stay there, near each node's devices and memory.
+    """
     if per_node < 1:
         raise PlanError(reason='at least one housekeeping core per node '
                                'is needed, not %d' % per_node)

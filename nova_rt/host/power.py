@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Clocks and power: the CPU's flags, the clocksource, frequency governors
-and idle states."""
+and idle states.
+"""
 
 import struct
 
@@ -92,7 +93,8 @@ def _idle_states(r, cpu):
 
 def _disabled_states(r, online, states):
     """CPU -> indexes of its disabled states; CPUs whose flags cannot be
-    read are left out (judged unknown)."""
+    read are left out (judged unknown).
+    """
     disabled = {}
     for cpu in sorted(online):
         try:

@@ -50,12 +50,14 @@ class HostFileError(exception.NovaRTError):
 
 class HostFileMissing(HostFileError):
     """ENOENT or ENOTDIR: the kernel, a module or a driver does not provide
-    the file (or the tree being read does not record it)."""
+    the file (or the tree being read does not record it).
+    """
 
 
 class HostFileDenied(HostFileError):
     """EACCES or EPERM: the file exists but this process may not read it
-    (most of /dev/cpu/*/msr and /sys/kernel/debug need root)."""
+    (most of /dev/cpu/*/msr and /sys/kernel/debug need root).
+    """
 
 
 class HostFileInvalid(HostFileError):
@@ -99,7 +101,8 @@ _INTEGER = re.compile(r'-?[0-9]{1,18}')
 
 def is_number(text):
     """Is ``text`` a non-negative decimal the kernel could have written
-    (a pid, an IRQ, a CPU or node number)?"""
+    (a pid, an IRQ, a CPU or node number)?
+    """
     return _NUMBER.fullmatch(text) is not None
 
 
@@ -172,7 +175,8 @@ def format_mask(cpus):
 
 def _find_line(f, wanted, rel):
     """The first line of ``f`` starting with ``wanted``, or None; bounded
-    by MAX_LINE_BYTES a line and MAX_STREAM_BYTES in all."""
+    by MAX_LINE_BYTES a line and MAX_STREAM_BYTES in all.
+    """
     total = 0
     while total <= MAX_STREAM_BYTES:
         raw = f.readline(MAX_LINE_BYTES + 1)
@@ -256,7 +260,8 @@ class HostReader(object):
 
     def read_at(self, rel, offset, size):
         """``size`` bytes at ``offset`` (the MSR driver's interface: the
-        file offset is the register number)."""
+        file offset is the register number).
+        """
         try:
             fd = os.open(self.path(rel), os.O_RDONLY)
         except (OSError, ValueError) as e:

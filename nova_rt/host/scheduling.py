@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Real-time scheduling: RT throttling, the cgroup RT budget libvirt's vCPU
-groups get, and the essential per-CPU kernel threads."""
+groups get, and the essential per-CPU kernel threads.
+"""
 
 import re
 
@@ -112,7 +113,8 @@ def read_cgroup(r):
 def _kthreadd_children(r):
     """The pids CONFIG_PROC_CHILDREN lists for kthreadd, or None when that
     list cannot be trusted: missing, empty (kthreadd always has children)
-    or holding anything but pids."""
+    or holding anything but pids.
+    """
     try:
         pids = r.read('proc/%d/task/%d/children'
                       % (KTHREADD_PID, KTHREADD_PID)).split()

@@ -121,7 +121,8 @@ def _facts_of_version(version):
 
 def _unreadable(host_state, error):
     """Log a host whose facts cannot be used, once per host and stats
-    version: the scheduler asks about every host for every request."""
+    version: the scheduler asks about every host for every request.
+    """
     stats = getattr(host_state, 'stats', None) or {}
     try:
         key = (host_state.host, host_state.nodename, _version(stats))
@@ -174,7 +175,8 @@ def verdict(host_state, the_ask):
     """HostState + Ask -> fitting.Verdict; never raises into
     nova-scheduler (an exception in a filter fails the whole request): a
     host that cannot be judged is rejected for real-time requests and
-    neutral for the others."""
+    neutral for the others.
+    """
     if the_ask.error is not None:
         return fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
     try:
@@ -189,7 +191,8 @@ def verdict(host_state, the_ask):
 
 def score(host_state, the_ask):
     """The weigher's raw value, or None (weighs as the emptiest host) when
-    it does not apply or the host cannot be judged."""
+    it does not apply or the host cannot be judged.
+    """
     try:
         view = host_view(host_state)
         return fitting.score(the_ask.request, view.facts, view.capacity)

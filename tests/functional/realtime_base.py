@@ -94,7 +94,7 @@ class RealtimeDriverTestBase(base.ServersTestBase):
     ADMIN_API = True
 
     def setUp(self):
-        # [nova_rt] on nova's CONF before any self.flags(group='nova_rt').
+        # [nova_rt] on nova's CONF before self.flags(group='nova_rt').
         rt_conf.nova_conf()
         self.defined = {}
         super().setUp()
@@ -151,7 +151,8 @@ class RealtimeDriverTestBase(base.ServersTestBase):
 
     def pinning(self, server):
         """vCPU -> host CPU, and the reserved emulator CPUs, from Nova's
-        own record of the claim (independent of the XML)."""
+        own record of the claim (independent of the XML).
+        """
         topology = objects.InstanceNUMATopology.get_by_instance_uuid(
             nova_context.get_admin_context(), server['id'])
         pins, reserved = {}, set()
@@ -214,7 +215,7 @@ class RealtimeDriverTestBase(base.ServersTestBase):
 
 def element_dict(element):
     """An element as (tag, attributes, text, children) for whole-element
-    comparisons that read well in a failure."""
+    comparisons that read well in a failure.
+    """
     return (element.tag, dict(element.attrib), (element.text or '').strip(),
             [element_dict(child) for child in element])
-

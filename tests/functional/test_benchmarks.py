@@ -11,11 +11,12 @@
 # under the License.
 """The benchmarks' machinery, at a small size and untimed: the benchmarks
 stay runnable. Only this tier imports benchmarks/; the unit tier never
-does."""
-
-import testtools
+does.
+"""
 
 from benchmarks import scheduler as bench
+import testtools
+
 from nova_rt import conf as rt_conf
 from nova_rt import scheduler
 

@@ -92,7 +92,7 @@ class RealtimeSchedulingTest(base.ServersTestBase):
         return self.start_service('scheduler')
 
     def setUp(self):
-        # [nova_rt] on nova's CONF before any self.flags(group='nova_rt').
+        # [nova_rt] on nova's CONF before self.flags(group='nova_rt').
         rt_conf.nova_conf()
         super().setUp()
         # nova 34 calls SQLAlchemy's noload(), deprecated in SQLAlchemy 2.1;
@@ -198,4 +198,3 @@ class RealtimeSchedulingTest(base.ServersTestBase):
 def _patch(name, func):
     return fixtures.MockPatchObject(libvirt_driver.LibvirtDriver, name,
                                     func)
-

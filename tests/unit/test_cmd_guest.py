@@ -29,10 +29,10 @@ from unittest import mock
 import testtools
 
 from nova_rt.cmd import guest
+from nova_rt import guest as guest_pkg
 from nova_rt.guest import bootloader
 from nova_rt.guest import delivery as guest_delivery
 from nova_rt.guest import oem as guest_oem
-from nova_rt import guest as guest_pkg
 from nova_rt import guest_args
 from nova_rt import kernel_args
 from nova_rt import request as rt

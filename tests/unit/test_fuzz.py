@@ -56,7 +56,8 @@ class DamagedTreesTest(base.TestCase):
     """Random corruptions of each recorded tree: a tree that was not ready
     stays not ready, and a damaged tree is ready only when every critical
     check positively passes. The 256-CPU tree takes ten times longer to
-    read, so it gets fewer examples."""
+    read, so it gets fewer examples.
+    """
 
     def damaged_report(self, name, damage):
         scratch = tempfile.mkdtemp(prefix='nova-rt-fuzz-', dir=base.TMP_BASE)

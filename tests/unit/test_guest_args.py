@@ -156,7 +156,8 @@ class ParseExtraTest(testtools.TestCase):
 
     def test_accepted_tokens_are_safe(self):
         """Whatever parse_extra accepts is safe; at least half of the
-        examples are accepted, so the assertions do run."""
+        examples are accepted, so the assertions do run.
+        """
         accepted = []
 
         @hypothesis.settings(max_examples=200, deadline=None, database=None,

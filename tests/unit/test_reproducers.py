@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Reproducers of the fail-closed report (issue 11), one test each, named
-after what went wrong."""
+after what went wrong.
+"""
 
 import dataclasses
 import json
@@ -34,10 +35,10 @@ from nova_rt import scheduler
 from nova_rt.scheduler import filters as rt_filters
 from nova_rt.scheduler import weights as rt_weights
 from tests import scheduler_fakes
-from tests.unit import test_cmd_flavor
-from tests.unit import test_cmd_guest
 from tests.unit.host import base as hostbase
 from tests.unit.host import test_cmd_host
+from tests.unit import test_cmd_flavor
+from tests.unit import test_cmd_guest
 
 RT = {'hw:cpu_realtime': 'yes', 'hw:cpu_policy': 'dedicated',
       'hw:cpu_realtime_mask': '^0'}
@@ -291,7 +292,8 @@ class GarbageHostRecordTest(testtools.TestCase):
 
 class GuestApplyAllOrNothingTest(test_cmd_guest.GuestBase):
     """A failure at any step of nova-rt-guest apply leaves the boot loader
-    (and the state file) byte-identical to before, with exit 2."""
+    (and the state file) byte-identical to before, with exit 2.
+    """
 
     def prepare(self, method):
         # A guest nova-rt configured before, now resized.

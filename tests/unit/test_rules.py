@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Each rule nova-rt applies in more than one place is one function; these
-tests pin the rule and that every caller goes through it."""
+tests pin the rule and that every caller goes through it.
+"""
 
 import io
 from unittest import mock
@@ -189,7 +190,8 @@ class CacheWaysTest(testtools.TestCase):
 
 class ImagePropertiesTest(testtools.TestCase):
     """One allow-list of image properties, for the driver and the
-    scheduler."""
+    scheduler.
+    """
 
     def test_allow_list(self):
         props = {'hw_cpu_realtime_mask': '^1', 'hw_pmu': True,
@@ -214,7 +216,8 @@ class ImagePropertiesTest(testtools.TestCase):
 
 class ComputeCpuSetsTest(testtools.TestCase):
     """[compute] CPU sets read by nova's own parser, wherever nova-rt needs
-    them (the CLI and the compute driver's audit)."""
+    them (the CLI and the compute driver's audit).
+    """
 
     def conf(self, **values):
         conf = common.load_conf([])

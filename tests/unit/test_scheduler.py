@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """RealtimeFilter and RealtimeWeigher against real Nova HostState and
-NUMATopology objects."""
+NUMATopology objects.
+"""
 
 import random
 from unittest import mock
@@ -36,7 +37,8 @@ CONF = rt_conf.nova_conf()
 def host(name='h1', cells=2, cores=6, threads=1, housekeeping=1,
          pinned=(), **facts_kw):
     """A HostState: cells x cores x threads, ``housekeeping`` cores per cell
-    not isolated, the CPUs in ``pinned`` already pinned."""
+    not isolated, the CPUs in ``pinned`` already pinned.
+    """
     state = fakes.host_state(name, cells, cores, threads, housekeeping)
     if facts_kw or pinned:
         facts = host_facts.from_stats(state.stats)
@@ -213,7 +215,8 @@ class FilterRulesTest(Base):
 
 class FilterAgreesWithNovaTest(Base):
     """The check is necessary: never rejects what NUMATopologyFilter takes,
-    and on these shapes, exact."""
+    and on these shapes, exact.
+    """
 
     def test_random_hosts_and_flavors(self):
         rng = random.Random(3)

@@ -117,7 +117,8 @@ class Context:
     @property
     def judged(self):
         """The CPUs the per-CPU power checks look at: the dedicated ones,
-        or every online CPU when none is dedicated."""
+        or every online CPU when none is dedicated.
+        """
         return self.dedicated or self.profile.online_cpus
 
     @property
@@ -141,7 +142,8 @@ class Context:
 
 def blocks(finding):
     """Does this finding keep the host from being ready? Fail closed: a
-    critical check that cannot judge blocks like one that fails."""
+    critical check that cannot judge blocks like one that fails.
+    """
     return finding.critical and finding.status in (FAIL, UNKNOWN)
 
 
@@ -174,7 +176,8 @@ def check(name, critical, expected, remediation='', order=DEFAULT_ORDER):
     """Declare a host check: ``@check('vendor.thing', critical=False,
     expected='...', remediation='...')`` above ``def f(ctx): -> Result``,
     then register ``f`` under its name in the ``nova_rt.host_checks``
-    entry point namespace."""
+    entry point namespace.
+    """
     def declare(func):
         func.nova_rt_check = Check(name, critical, func, expected,
                                    remediation, order)
@@ -229,7 +232,8 @@ def load():
 
 def _unloadable(name, reason):
     """A registered check that cannot run: critical and unknown, since
-    nobody can say what it would have found (fail closed)."""
+    nobody can say what it would have found (fail closed).
+    """
     def cannot_judge(ctx):
         return Result(UNKNOWN, 'the check could not be loaded: %s' % reason)
     return Check(name, True, cannot_judge, 'the check loads and runs',

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """CPU isolation checks: the dedicated CPUs, isolcpus, nohz_full,
-rcu_nocbs, SMT siblings, interrupts and unbound workqueues."""
+rcu_nocbs, SMT siblings, interrupts and unbound workqueues.
+"""
 
 import dataclasses
 
@@ -132,7 +133,8 @@ def check_rcu_nocbs(ctx):
 
 def _sibling_conflicts(ctx):
     """(dedicated CPU -> its sibling in cpu_shared_set, dedicated CPU ->
-    its sibling that is neither dedicated nor isolated)."""
+    its sibling that is neither dedicated nor isolated).
+    """
     p = ctx.profile
     isolated = p.isolated_cpus if known(p.isolated_cpus) else frozenset()
     in_shared, busy = {}, {}

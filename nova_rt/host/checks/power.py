@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Clock and power checks: the TSC clocksource, frequency governors and
-idle states."""
+idle states.
+"""
 
 from nova_rt import cpuset
 from nova_rt.host import checks
@@ -84,7 +85,8 @@ def check_governor(ctx):
 
 def _deep_states(idle):
     """The states slower than MAX_IDLE_EXIT_LATENCY_US that the PM QoS
-    limit (when known) still lets the CPUs enter."""
+    limit (when known) still lets the CPUs enter.
+    """
     qos = idle.qos_latency_us if known(idle.qos_latency_us) else None
     return [s for s in idle.states
             if s.latency_us > MAX_IDLE_EXIT_LATENCY_US

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Kernel and real-time scheduling checks: the preemption model, the
-essential kernel threads, RT throttling, the cgroup RT budget, kvmclock."""
+essential kernel threads, RT throttling, the cgroup RT budget, kvmclock.
+"""
 
 from nova_rt import cpuset
 from nova_rt.host import checks
@@ -54,7 +55,8 @@ def _kthread_remedy(vcpu_priority):
 
 def _kthreads_below(bound, vcpu_priority):
     """What is wrong with the kernel threads bound to the dedicated CPUs,
-    or None: each must stay above the vCPUs (nova_rt.priority)."""
+    or None: each must stay above the vCPUs (nova_rt.priority).
+    """
     starved = [t for t in bound if not t.is_rt]
     if starved:
         return '%d not real-time, could starve under a SCHED_FIFO vCPU: %s' % (

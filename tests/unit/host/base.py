@@ -54,7 +54,8 @@ def tree(name):
 
 def variant(name, **changes):
     """A fresh tree: description ``name`` with top-level keys replaced
-    (a value of None removes the key's files)."""
+    (a value of None removes the key's files).
+    """
     desc = copy.deepcopy(build.load(name))
     desc.update(changes)
     return build.build(desc, _tmpdir()), desc
@@ -91,7 +92,8 @@ class DamagedReader(host_reader.HostReader):
     """A recorded tree seen with damage, without copying it: files deleted,
     emptied, replaced, truncated, turned into directories, their directory
     deleted, or denied. Reads follow symlinks to the damaged file, as they
-    would in a damaged copy of the tree."""
+    would in a damaged copy of the tree.
+    """
 
     def __init__(self, root, scratch):
         super().__init__(root)

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Host checks are stevedore extensions: a vendor package adds its own
-without patching nova-rt, and ``nova-rt host check`` runs it."""
+without patching nova-rt, and ``nova-rt host check`` runs it.
+"""
 
 import json
 import os
@@ -42,7 +43,8 @@ VENDOR_MODULE = textwrap.dedent('''
 
 def install_vendor_distribution(test, entry_points):
     """A distribution on sys.path as pip would leave it: a module and its
-    dist-info with the entry points. Removed from sys.path afterwards."""
+    dist-info with the entry points. Removed from sys.path afterwards.
+    """
     top = test.useFixture(fixtures.TempDir()).path
     with open(os.path.join(top, 'nova_rt_vendor_checks.py'), 'w') as f:
         f.write(VENDOR_MODULE)

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Each check reaches each of its statuses on purpose, and readiness
-follows the documented rule."""
+follows the documented rule.
+"""
 
 import dataclasses
 import os

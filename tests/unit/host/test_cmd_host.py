@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """``nova-rt host check|plan``: exit codes, options, robustness, and a run
-on the real machine."""
+on the real machine.
+"""
 
 import io
 import json
@@ -212,7 +213,8 @@ class TestRobustness(base.TestCase):
 class TestConsoleEntryPoint(base.TestCase):
     """The audit through the console entry point, in a process of its own,
     of a recorded stock host (never of the machine the tests run on, whose
-    state no test can know)."""
+    state no test can know).
+    """
 
     def _run(self, *extra):
         env = dict(os.environ, PYTHONPATH=REPO)

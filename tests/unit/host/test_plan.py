@@ -10,14 +10,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The host plan: housekeeping = first core of each node, and what
-follows from it."""
+follows from it.
+"""
 
 import dataclasses
 import json
 
 from nova_rt import cpuset
-from nova_rt.host import plan as host_plan
 from nova_rt.host import model as host_model
+from nova_rt.host import plan as host_plan
 from tests.host_trees import build
 from tests.unit.host import base
 

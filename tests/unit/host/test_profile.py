@@ -10,15 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Reading: kernel quirks, one at a time, on small variants of the
-recorded trees."""
+recorded trees.
+"""
 
 import os
 import struct
 
 from nova_rt.host import model as host_model
-from nova_rt.host import scheduling as host_scheduling
 from nova_rt.host import profile as host_profile
 from nova_rt.host import reader as host_reader
+from nova_rt.host import scheduling as host_scheduling
 from tests.host_trees import build
 from tests.unit.host import base
 

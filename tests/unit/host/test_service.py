@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The compute driver's host-audit service: refresh interval, clock and
-readiness transitions, without Nova."""
+readiness transitions, without Nova.
+"""
 
 import os
 

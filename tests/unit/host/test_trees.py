@@ -11,7 +11,8 @@
 # under the License.
 """The recorded host trees, end to end: ``nova-rt host check --format
 json`` on each gives the documented JSON and the statuses its description
-expects, and the tree holds exactly the files the reader uses."""
+expects, and the tree holds exactly the files the reader uses.
+"""
 
 import io
 import json
