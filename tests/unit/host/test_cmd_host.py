@@ -171,7 +171,9 @@ class TestRobustness(base.TestCase):
         self.files = {name: base.files(base.tree(name))
                       for name in self.TREES}
 
-    @settings(max_examples=40, deadline=None,
+    # test_fuzz.DamagedTreesTest runs many more damaged trees for
+    # readiness; these few also render and round-trip every output.
+    @settings(max_examples=20, deadline=None,
               suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
     def test_damaged_trees(self, data):
@@ -238,8 +240,10 @@ class TestConsoleEntryPoint(base.TestCase):
             self.assertTrue(f['observed'] and f['remediation'], f)
 
     def test_table(self):
-        result = self._run()
-        self.assertEqual(1, result.returncode, result.stderr)
-        self.assertNotIn('Traceback', result.stderr)
-        self.assertTrue(result.stdout.startswith('NOT READY'))
-        self.assertIn('Remedies', result.stdout)
+        # In this process: one subprocess (above) is enough to prove the
+        # entry point, and each costs seconds of imports.
+        code, out, err = main(['host', 'check', '--root', base.tree('stock'),
+                               '--smi-interval', '0.01'])
+        self.assertEqual((1, ''), (code, err))
+        self.assertTrue(out.startswith('NOT READY'))
+        self.assertIn('Remedies', out)
