@@ -208,7 +208,6 @@ class SpawnTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
         self.assertEqual('rt1', server['OS-EXT-SRV-ATTR:host'])
 
 
-
 class RefusalTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
     """The driver refuses at spawn what the host cannot honour, before
     anything is created, and Nova reschedules."""
@@ -274,8 +273,11 @@ class RefusalTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
 
 
 class LabModeTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
-    """A compute that is not ready runs real-time guests only when lab mode
-    is on, and still publishes that it is not ready."""
+    """Lab mode: real-time guests on a compute that is not ready.
+
+    Only with lab mode on, and the compute still publishes that it is not
+    ready.
+    """
 
     def start_lab_compute(self, lab_mode):
         self.flags(lab_mode=lab_mode, group='nova_rt')
