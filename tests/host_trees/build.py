@@ -272,9 +272,12 @@ def build(desc, dest):
 
 
 def certificate(desc, given):
-    """A certificate measured on this tree's host state ``age_days`` ago
-    (1 by default): its identity is the tree's own kernel release, command
-    line and isolated CPUs, and the keys ``given`` override any field."""
+    """A certificate measured on this tree's host state ``age_days`` ago.
+
+    ``age_days`` is 1 by default; the certificate's identity is the tree's
+    own kernel release, command line and isolated CPUs, and the keys
+    ``given`` override any field.
+    """
     given = dict(given)
     age = datetime.timedelta(days=given.pop('age_days', 1))
     measured = datetime.datetime.now(datetime.timezone.utc) - age
