@@ -41,20 +41,25 @@ if __name__ == '__main__' and __package__ in (None, ''):
 
 import tests  # noqa: F401  (nova's monkey patching first)
 
-import nova.conf  # noqa: E402
 from nova import objects  # noqa: E402
 from nova.scheduler.filters import numa_topology_filter  # noqa: E402
-from nova.scheduler import host_manager  # noqa: E402
 from nova.scheduler import weights as nova_weights  # noqa: E402
-from nova.virt import hardware  # noqa: E402
 
 from nova_rt import conf as nova_rt_conf  # noqa: E402
 from nova_rt.host import facts as host_facts  # noqa: E402
 from nova_rt import scheduler  # noqa: E402
 from nova_rt.scheduler import filters as rt_filters  # noqa: E402
 from nova_rt.scheduler import weights as rt_weights  # noqa: E402
+from tests import scheduler_fakes  # noqa: E402
 
-CONF = nova.conf.CONF
+cost_fleet = scheduler_fakes.cost_fleet
+FLEET_MIX = scheduler_fakes.FLEET_MIX
+flavor_spec = scheduler_fakes.flavor_spec
+fresh_candidates = scheduler_fakes.fresh_candidates
+host_state = scheduler_fakes.host_state
+SHAPES = scheduler_fakes.SHAPES
+
+CONF = nova_rt_conf.nova_conf()
 objects.register_all()
 
 COST_TARGET = 0.10
@@ -65,110 +70,8 @@ GAIN_TARGET = 0.10
 PACKING_MULTIPLIER = {opt.name: opt.default for opt in nova_rt_conf.OPTS}[
     'realtime_weight_multiplier']
 
-# Real host shapes: (NUMA cells, cores per cell, threads per core,
-# housekeeping cores per cell). Every other core is isolated and in
-# [compute] cpu_dedicated_set.
-SHAPES = {
-    '2s-16c-ht': (2, 16, 2, 2),   # dual-socket Xeon, SMT on
-    '2s-12c': (2, 12, 1, 2),      # dual-socket, SMT off
-    '4n-8c-ht': (4, 8, 2, 1),     # EPYC NPS4, SMT on
-    '2s-10c-ht': (2, 10, 2, 2),   # dual-socket, small cores count
-    '1s-24c': (1, 24, 1, 2),      # single-socket, SMT off
-    '1s-16c': (1, 16, 1, 2),      # single-socket edge box
-    '1s-12c-ht': (1, 12, 2, 2),   # single-socket edge box, SMT on
-}
-FLEET_MIX = tuple(SHAPES)
-MB_PER_CELL = 192 * 1024
-
-
-def host_state(name, cells, cores, threads, housekeeping, facts=None,
-               occupancy=0.0, rng=None):
-    """A real HostState with a libvirt-like NUMA topology."""
-    numa_cells, isolated = [], set()
-    cpus_per_cell = cores * threads
-    for cell in range(cells):
-        base = cell * cpus_per_cell
-        # Linux numbering: thread t of core c is base + t * cores + c.
-        siblings = [set(base + t * cores + c for t in range(threads))
-                    for c in range(cores)]
-        shared = set().union(*siblings[:housekeeping])
-        dedicated = set().union(*siblings[housekeeping:])
-        pinned = set()
-        if occupancy and rng is not None:
-            pinned = set(rng.sample(sorted(dedicated),
-                                    int(len(dedicated) * occupancy *
-                                        rng.random())))
-        isolated |= dedicated
-        numa_cells.append(objects.NUMACell(
-            id=cell, socket=cell, cpuset=shared, pcpuset=dedicated,
-            memory=MB_PER_CELL, memory_usage=0, cpu_usage=0,
-            pinned_cpus=pinned, siblings=siblings,
-            mempages=[objects.NUMAPagesTopology(
-                size_kb=4, total=MB_PER_CELL * 256, used=0, reserved=0),
-                objects.NUMAPagesTopology(
-                size_kb=2048, total=0, used=0, reserved=0)]))
-    state = host_manager.HostState(name, name, None)
-    state.numa_topology = objects.NUMATopology(cells=numa_cells)
-    total = cells * cpus_per_cell
-    state.vcpus_total = total
-    state.vcpus_used = 0
-    state.total_usable_ram_mb = state.free_ram_mb = cells * MB_PER_CELL
-    state.total_usable_disk_gb = 10000
-    state.free_disk_mb = 10000 * 1024
-    state.cpu_allocation_ratio = 1.0
-    state.ram_allocation_ratio = 1.0
-    state.disk_allocation_ratio = 1.0
-    state.hypervisor_version = 10000000
-    state.allocation_candidates = [{'mappings': {}}]
-    if facts is None:
-        facts = host_facts.HostFacts(
-            ready=True, kernel='preempt_rt',
-            isolated_cpus=frozenset(isolated), kthread_prio=50)
-    state.stats = host_facts.to_stats(facts)
-    return state
-
-
-def flavor_spec(vcpus, emulator_isolate=False, numa_nodes=1, name='rt'):
-    """A RequestSpec as the scheduler gets it, NUMA constraints included."""
-    extra = {'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes',
-             'hw:cpu_realtime_mask': '^0'}
-    if emulator_isolate:
-        extra['hw:emulator_threads_policy'] = 'isolate'
-    if numa_nodes > 1:
-        extra['hw:numa_nodes'] = str(numa_nodes)
-    flavor = objects.Flavor(name=name, flavorid=name, vcpus=vcpus,
-                            memory_mb=1024 * vcpus, root_gb=1,
-                            ephemeral_gb=0, swap=0, extra_specs=extra)
-    image = objects.ImageMeta.from_dict({'properties': {}})
-    spec = objects.RequestSpec(
-        flavor=flavor, image=image, num_instances=1,
-        instance_uuid='00000000-0000-0000-0000-%012d' % vcpus,
-        numa_topology=hardware.numa_get_constraints(flavor, image),
-        pci_requests=objects.InstancePCIRequests(requests=[]),
-        scheduler_hints={}, requested_resources=[], instance_group=None,
-        force_hosts=None, force_nodes=None, ignore_hosts=None)
-    return spec
-
 
 # --- 1. cost ----------------------------------------------------------------
-
-def cost_fleet(count, seed):
-    rng = random.Random(seed)
-    fleet = []
-    for i in range(count):
-        cells = rng.choice((2, 2, 4, 8))
-        threads = rng.choice((1, 2))
-        cores = {2: 16, 4: 8, 8: 6}[cells]
-        fleet.append(host_state('cost%05d' % i, cells, cores, threads, 1,
-                                occupancy=0.9, rng=rng))
-    return fleet
-
-
-def fresh_candidates(hosts):
-    """Each request gets its allocation candidates from placement anew;
-    NUMATopologyFilter drops the candidates of the hosts it rejects."""
-    for state in hosts:
-        state.allocation_candidates = [{'mappings': {}}]
 
 
 def _time(func, repeat):
@@ -192,8 +95,7 @@ def cost(count, seed=1, repeat=3):
         return list(rt_filter.filter_all(fleet, spec))
 
     def run_rt_cold():
-        scheduler._hosts.clear()
-        scheduler._facts_by_version.clear()
+        scheduler.clear_caches()
         return run_rt()
 
     def run_numa():
@@ -282,7 +184,8 @@ def packing(hosts=200, seed=7, limit=100000,
             multipliers=(PACKING_MULTIPLIER,)):
     """-> (default weighers' result, [result with RealtimeWeigher at each
     multiplier]); a result is (instances placed, share of isolated CPUs in
-    use)."""
+    use).
+    """
     default, with_rt = weigher_sets()
     base = pack(packing_fleet(hosts, seed), default, seed, limit)
     results = []

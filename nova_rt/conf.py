@@ -16,7 +16,13 @@ Registered on whatever ``ConfigOpts`` the caller hands in (nova's global
 ``oslo-config-generator --namespace nova_rt``.
 """
 
+import functools
+import warnings
+
 from oslo_config import cfg
+
+from nova_rt import exception
+from nova_rt import priority as rt_priority
 
 GROUP = cfg.OptGroup(
     'nova_rt',
@@ -27,7 +33,8 @@ GROUP = cfg.OptGroup(
 OPTS = [
     cfg.IntOpt(
         'default_vcpu_priority',
-        default=1, min=1, max=99,
+        default=rt_priority.DEFAULT_VCPU_PRIORITY,
+        min=rt_priority.PRIORITY_MIN, max=rt_priority.PRIORITY_MAX,
         help="""
 Real-time priority of the real-time vCPU threads of a flavor that does not
 set ``rt:vcpu_priority``.
@@ -44,7 +51,8 @@ Related options:
 """),
     cfg.IntOpt(
         'max_vcpu_priority',
-        default=49, min=1, max=99,
+        default=rt_priority.DEFAULT_MAX_VCPU_PRIORITY,
+        min=rt_priority.PRIORITY_MIN, max=rt_priority.PRIORITY_MAX,
         help="""
 Highest real-time priority any flavor may give its vCPU, emulator or I/O
 threads. A flavor asking for more is refused, with an error naming the key.
@@ -169,3 +177,49 @@ def register_opts(conf):
 
 def list_opts():
     return [(GROUP, OPTS)]
+
+
+@functools.cache
+def nova_conf():
+    """Nova's global configuration with ``[nova_rt]`` registered.
+
+    For the code that runs inside Nova's services (the scheduler filter and
+    weigher, the compute driver): they read nova.conf through this, and the
+    options are registered on first use, never at import time.
+    """
+    import nova.conf
+    register_opts(nova.conf.CONF)
+    return nova.conf.CONF
+
+
+@functools.cache
+def _nova_hardware():
+    # Imported on first use: the nova-rt CLI runs without Nova's services,
+    # and futurist warns about eventlet on stderr when nova is imported,
+    # which an operator reading `nova-rt host check` has no use for.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        from nova import exception as nova_exception
+        from nova.virt import hardware
+    return nova_exception, hardware
+
+
+def compute_cpu_sets(conf):
+    """``[compute] cpu_dedicated_set`` and ``cpu_shared_set`` of ``conf``
+    as frozensets (None when unset), parsed by ``nova.virt.hardware`` the way
+    nova-compute parses them, so nova-rt never reads them differently.
+
+    :raises: InvalidCPUSet naming the option
+    """
+    def parse(name):
+        value = getattr(conf.compute, name)
+        if value is None or not value.strip():
+            return None
+        nova_exception, hardware = _nova_hardware()
+        try:
+            return frozenset(hardware.parse_cpu_spec(value))
+        except nova_exception.Invalid as e:
+            raise exception.InvalidCPUSet(what='[compute] %s' % name,
+                                          spec=value, reason=e)
+
+    return parse('cpu_dedicated_set'), parse('cpu_shared_set')

@@ -24,7 +24,59 @@ from nova_rt import exception
 # NR_CPUS limit is 8192.
 MAX_CPU = 8191
 
-_ITEM = re.compile(r'(\^)?(\d+)(?:-(\d+))?')
+# ASCII digits only: \d would also take other scripts' digits.
+_ITEM = re.compile(r'(\^)?([0-9]+)(?:-([0-9]+))?')
+
+
+def _number(text, what, spec):
+    """A CPU number, refused before conversion when above MAX_CPU: a
+    5,000-digit number costs int() seconds, or an error of its own.
+    """
+    if len(text.lstrip('0')) > len(str(MAX_CPU)) or int(text) > MAX_CPU:
+        raise exception.InvalidCPUSet(
+            what=what, spec=_shortened(spec),
+            reason='CPU %s is above the limit of %d'
+            % (_shortened(text, 12), MAX_CPU))
+    return int(text)
+
+
+def _shortened(text, keep=40):
+    if not isinstance(text, str) or len(text) <= keep:
+        return text
+    return '%s...(%d characters)' % (text[:keep], len(text))
+
+
+def _ranges(spec, what):
+    """The (first, last, excluded) ranges of a cpuset string."""
+    for raw in spec.split(','):
+        item = raw.strip()
+        if not item:
+            continue
+        match = _ITEM.fullmatch(item)
+        if not match:
+            raise exception.InvalidCPUSet(
+                what=what, spec=_shortened(spec),
+                reason='%r is not N, N-M or ^N' % _shortened(item, 20))
+        negate, first, last = match.groups()
+        first = _number(first, what, spec)
+        last = _number(last, what, spec) if last is not None else first
+        if last < first:
+            raise exception.InvalidCPUSet(
+                what=what, spec=_shortened(spec),
+                reason='range %r runs backwards' % item)
+        yield first, last, bool(negate)
+
+
+def _expand(ranges):
+    """The CPUs of ``(first, last)`` ranges, each CPU added once however
+    often the ranges overlap: linear in the spec, at most MAX_CPU + 1.
+    """
+    cpus, upto = set(), -1
+    for first, last in sorted(ranges):
+        if last > upto:
+            cpus.update(range(max(first, upto + 1), last + 1))
+            upto = last
+    return cpus
 
 
 def parse(spec, what='cpuset'):
@@ -32,6 +84,7 @@ def parse(spec, what='cpuset'):
 
     Exclusions (``^N`` or ``^N-M``) remove CPUs from what the other items
     add, wherever they stand. An empty or blank string is the empty set.
+    CPU numbers are ASCII digits, at most ``MAX_CPU``.
 
     :param spec: the string, e.g. ``"0-3,^2,8"``
     :param what: names the source in the error, e.g. ``hw:cpu_realtime_mask``
@@ -40,27 +93,10 @@ def parse(spec, what='cpuset'):
     if not isinstance(spec, str):
         raise exception.InvalidCPUSet(what=what, spec=spec,
                                       reason='not a string')
-    include, exclude = set(), set()
-    for raw in spec.split(','):
-        item = raw.strip()
-        if not item:
-            continue
-        match = _ITEM.fullmatch(item)
-        if not match:
-            raise exception.InvalidCPUSet(
-                what=what, spec=spec, reason='%r is not N, N-M or ^N' % item)
-        negate, first, last = match.groups()
-        first = int(first)
-        last = int(last) if last is not None else first
-        if last < first:
-            raise exception.InvalidCPUSet(
-                what=what, spec=spec, reason='range %r runs backwards' % item)
-        if last > MAX_CPU:
-            raise exception.InvalidCPUSet(
-                what=what, spec=spec,
-                reason='CPU %d is above the limit of %d' % (last, MAX_CPU))
-        (exclude if negate else include).update(range(first, last + 1))
-    return frozenset(include - exclude)
+    include, exclude = [], []
+    for first, last, negate in _ranges(spec, what):
+        (exclude if negate else include).append((first, last))
+    return frozenset(_expand(include) - _expand(exclude))
 
 
 def format(cpus):

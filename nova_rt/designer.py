@@ -16,7 +16,7 @@ the config object Nova has just built for this guest (never a shared one)
 and the RealtimeRequest, and fills in what real-time needs on top of
 upstream's ``hw:cpu_realtime`` handling. They never duplicate an element
 Nova emits: the vCPU ``<vcpusched>`` Nova writes with its host-wide priority
-is adjusted in place.
+is replaced by the flavor's.
 
 Refusals raise RequestNotHonourable before anything reaches libvirt.
 """
@@ -27,6 +27,7 @@ import typing
 from lxml import etree
 from nova.virt.libvirt import config as vconfig
 
+from nova_rt import cat
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt import guest_args
@@ -43,6 +44,22 @@ class CacheLayout:
     way_kib: int
     # KiB every L3 domain can hand out (the smallest domain's size)
     domain_kib: int
+
+
+def cache_layout(facts):
+    """The CAT layout a host's facts describe, or None without CAT.
+
+    The same function serves this host at spawn and a live migration's
+    destination (from its published stats), so both derive ``cachetune``
+    alike.
+    """
+    if facts is None or not (facts.cat_l3_kib and facts.cat_min_kib and
+                             facts.cat_domains):
+        return None
+    cache_of_cpu = {cpu: cache_id for cache_id, cpus in facts.cat_domains
+                    for cpu in cpus}
+    return CacheLayout(cache_of_cpu=cache_of_cpu, way_kib=facts.cat_min_kib,
+                       domain_kib=facts.cat_l3_kib)
 
 
 def vcpu_pins(cputune):
@@ -100,15 +117,15 @@ def vcpu_sched(request):
 
 def cache_tune(request, rt_cpus, layout):
     """One ``<cachetune>`` for the real-time vCPUs: the asked KiB, rounded
-    up to whole ways, in every L3 domain their host CPUs use."""
+    up to whole ways, in every L3 domain their host CPUs use.
+    """
     if not request.l3_cache_kib:
         return None
     if layout is None:
         raise exception.RequestNotHonourable(
             reason='rt:l3_cache_kib=%d but the host has no Cache Allocation '
                    'Technology (resctrl L3)' % request.l3_cache_kib)
-    ways = -(-request.l3_cache_kib // layout.way_kib)
-    size = ways * layout.way_kib
+    size = cat.reserved_kib(request.l3_cache_kib, layout.way_kib)
     unknown = frozenset(c for c in rt_cpus if c not in layout.cache_of_cpu)
     if unknown:
         raise exception.RequestNotHonourable(

@@ -28,77 +28,35 @@ honour before anything is created (``spawn``). What goes into the domain is
 decided by ``nova_rt.designer``; what the host is, by ``nova_rt.host``.
 """
 
-import threading
-import time
-
 from nova.compute import utils as compute_utils
 from nova import exception as nova_exception
 from nova import objects
 from nova.virt.libvirt import driver as libvirt_driver
-from oslo_log import log as logging
-
-import nova.conf
 
 from nova_rt import conf as nova_rt_conf
-from nova_rt import cpuset
 from nova_rt import designer
 from nova_rt import exception
 from nova_rt import fitting
-from nova_rt.host import checks
 from nova_rt.host import facts as host_facts
-from nova_rt.host import profile as host_profile
+from nova_rt.host import service as host_service
 from nova_rt import request as rt_request
-
-LOG = logging.getLogger(__name__)
-CONF = nova.conf.CONF
-nova_rt_conf.register_opts(CONF)
 
 
 def realtime_request(flavor, image_meta):
     """The RealtimeRequest of an instance's flavor and image, or None."""
-    image_properties = {}
+    props = None
     if image_meta is not None and 'properties' in image_meta:
         props = image_meta.properties
-        image_properties = {name: props.get(name) for name in (
-            'hw_cpu_realtime_mask', 'hw_cpu_policy', 'hw_cpu_thread_policy',
-            'hw_pmu', 'hw_numa_nodes', 'hw_mem_page_size')
-            if props.get(name) is not None}
     return rt_request.build_request(
-        flavor.vcpus, dict(flavor.extra_specs or {}), image_properties,
-        rt_request.RequestPolicy.from_conf(CONF))
-
-
-def cache_layout(facts):
-    """The CAT layout a host's facts describe, or None without CAT.
-
-    The same function serves this host at spawn and a live migration's
-    destination (from its published stats), so both derive ``cachetune``
-    alike.
-    """
-    if facts is None or not (facts.cat_l3_kib and facts.cat_min_kib and
-                             facts.cat_domains):
-        return None
-    cache_of_cpu = {cpu: cache_id for cache_id, cpus in facts.cat_domains
-                    for cpu in cpus}
-    return designer.CacheLayout(
-        cache_of_cpu=cache_of_cpu, way_kib=facts.cat_min_kib,
-        domain_kib=facts.cat_l3_kib)
-
-
-class _HostState:
-    """The audited host: profile and facts, refreshed every interval."""
-
-    def __init__(self, profile, report, facts, when):
-        self.profile = profile
-        self.report = report
-        self.facts = facts
-        self.when = when
-        self.layout = cache_layout(facts)
+        flavor.vcpus, dict(flavor.extra_specs or {}),
+        rt_request.image_properties(props),
+        rt_request.RequestPolicy.from_conf(nova_rt_conf.nova_conf()))
 
 
 class _MigratingGuest:
     """The source guest of a live migration, with the destination XML
-    re-derived for real-time just before it is handed to libvirt."""
+    re-derived for real-time just before it is handed to libvirt.
+    """
 
     def __init__(self, guest, rewrite):
         self._guest = guest
@@ -118,55 +76,16 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def __init__(self, virtapi, read_only=False):
         super().__init__(virtapi, read_only)
-        self._rt_lock = threading.Lock()
-        self._rt_host = None
-        self._rt_root = CONF.nova_rt.host_root
+        self._rt_audit = host_service.HostAuditService(
+            nova_rt_conf.nova_conf())
 
     # --- host facts -------------------------------------------------------
 
-    def _dedicated_cpus(self):
-        spec = CONF.compute.cpu_dedicated_set
-        return cpuset.parse(spec, '[compute] cpu_dedicated_set') \
-            if spec else None
-
-    def _shared_cpus(self):
-        spec = CONF.compute.cpu_shared_set
-        return cpuset.parse(spec, '[compute] cpu_shared_set') \
-            if spec else None
-
     def realtime_host(self, refresh=False):
         """The host's audited real-time state, cached for
-        ``[nova_rt] facts_refresh_interval`` seconds."""
-        with self._rt_lock:
-            now = time.monotonic()
-            current = self._rt_host
-            if (current is not None and not refresh and
-                    now - current.when < CONF.nova_rt.facts_refresh_interval):
-                return current
-            root = self._rt_root
-            profile = host_profile.read_profile(root)
-            report = checks.audit(
-                profile, dedicated_cpus=self._dedicated_cpus(),
-                shared_cpus=self._shared_cpus(),
-                vcpu_priority=CONF.nova_rt.default_vcpu_priority)
-            latency = host_facts.read_latency_certificate(
-                root, CONF.nova_rt.latency_certificate,
-                CONF.nova_rt.latency_max_age_days,
-                CONF.nova_rt.latency_min_duration)
-            facts = host_facts.facts_from_report(profile, report, latency)
-            self._rt_host = _HostState(profile, report, facts, now)
-        if current is None or current.facts.ready != facts.ready:
-            if facts.ready:
-                LOG.warning('nova-rt: this host is now ready for real-time '
-                            'instances (isolated CPUs %s)',
-                            cpuset.format(facts.isolated_cpus))
-            else:
-                LOG.warning('nova-rt: this host is not ready for real-time '
-                            'instances: %s', '; '.join(
-                                '%s: %s' % (f.check, f.observed)
-                                for f in report.findings
-                                if f.status == 'fail' and f.critical))
-        return self._rt_host
+        ``[nova_rt] facts_refresh_interval`` seconds.
+        """
+        return self._rt_audit.current(refresh)
 
     def get_available_resource(self, nodename):
         data = super().get_available_resource(nodename)
@@ -262,7 +181,7 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
         node = objects.ComputeNode.get_first_node_by_host_for_old_compat(
             context, dest)
         try:
-            return cache_layout(host_facts.from_stats(node.stats))
+            return designer.cache_layout(host_facts.from_stats(node.stats))
         except host_facts.InvalidHostFacts as e:
             raise exception.RequestNotHonourable(
                 reason='destination %s: %s' % (dest, e))

@@ -18,6 +18,16 @@ is never left unformatted.
 """
 
 
+def shortened(value, keep=40):
+    """A value fit for a message: a bad input may be huge, and an error
+    message must stay one readable line.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= keep:
+        return value
+    return '%s...(%d characters)' % (text[:keep], len(text))
+
+
 class NovaRTError(Exception):
     """Base of every nova-rt error."""
 

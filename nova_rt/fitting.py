@@ -28,6 +28,9 @@ NUMATopologyFilter still computes the real pinning on the hosts that pass.
 import dataclasses
 import typing as ty
 
+from nova_rt import cat
+from nova_rt import priority as rt_priority
+
 # Reason codes: one per rule, stable, used to group rejections in the log.
 NOT_READY = 'not_ready'
 INVALID_REQUEST = 'invalid_request'
@@ -163,22 +166,39 @@ def cpus_fit(cells, guest_cells, emulator_extra=0, isolate=False):
     return False
 
 
-def _priority(request):
-    """The highest real-time priority the request runs on isolated CPUs."""
-    prio = request.vcpu_thread.priority or 0
-    emu = request.emulator_thread
-    if emu.realtime and request.emulator_threads_policy == 'isolate':
-        prio = max(prio, emu.priority or 0)
-    return prio
+def _kernel_verdict(request, facts):
+    if request.host_kernel == 'preempt_rt' and facts.kernel != 'preempt_rt':
+        return Verdict(KERNEL, 'needs a preempt_rt kernel, host runs %s'
+                       % facts.kernel)
+    prio = request.isolated_priority
+    if not rt_priority.below_kthreads(prio, facts.kthread_prio):
+        return Verdict(KTHREAD_PRIORITY,
+                       'priority %d is not below the host kernel threads '
+                       '(%d)' % (prio, facts.kthread_prio))
+    return PASS
 
 
-def _l3_needed(request, facts):
-    """The cache the driver will reserve: rounded up to the CAT granule."""
-    want = request.l3_cache_kib
-    granule = facts.cat_min_kib
-    if granule:
-        want = -(-want // granule) * granule
-    return want
+def _latency_verdict(request, facts):
+    if request.max_latency_us is None:
+        return PASS
+    if facts.latency_max_us is None:
+        return Verdict(LATENCY, 'host latency is not certified')
+    if facts.latency_max_us > request.max_latency_us:
+        return Verdict(LATENCY, 'certified %d us > asked %d us'
+                       % (facts.latency_max_us, request.max_latency_us))
+    return PASS
+
+
+def _l3_verdict(request, facts):
+    if request.l3_cache_kib is None:
+        return PASS
+    if not facts.cat_l3_kib:
+        return Verdict(L3_CACHE, 'host has no L3 cache allocation')
+    needed = cat.reserved_kib(request.l3_cache_kib, facts.cat_min_kib)
+    if needed > facts.cat_l3_kib:
+        return Verdict(L3_CACHE, 'needs %d KiB of L3, host has %d KiB'
+                       % (needed, facts.cat_l3_kib))
+    return PASS
 
 
 def facts_verdict(request, facts):
@@ -192,27 +212,29 @@ def facts_verdict(request, facts):
         return Verdict(NOT_READY, 'host publishes no nova-rt facts')
     if not facts.ready:
         return Verdict(NOT_READY, 'host is not ready for real-time guests')
-    if request.host_kernel == 'preempt_rt' and facts.kernel != 'preempt_rt':
-        return Verdict(KERNEL, 'needs a preempt_rt kernel, host runs %s'
-                       % facts.kernel)
-    prio = _priority(request)
-    if facts.kthread_prio is not None and prio >= facts.kthread_prio:
-        return Verdict(KTHREAD_PRIORITY,
-                       'priority %d is not below the host kernel threads '
-                       '(%d)' % (prio, facts.kthread_prio))
-    if request.max_latency_us is not None:
-        if facts.latency_max_us is None:
-            return Verdict(LATENCY, 'host latency is not certified')
-        if facts.latency_max_us > request.max_latency_us:
-            return Verdict(LATENCY, 'certified %d us > asked %d us'
-                           % (facts.latency_max_us, request.max_latency_us))
-    if request.l3_cache_kib is not None:
-        if not facts.cat_l3_kib:
-            return Verdict(L3_CACHE, 'host has no L3 cache allocation')
-        needed = _l3_needed(request, facts)
-        if needed > facts.cat_l3_kib:
-            return Verdict(L3_CACHE, 'needs %d KiB of L3, host has %d KiB'
-                           % (needed, facts.cat_l3_kib))
+    for rule in (_kernel_verdict, _latency_verdict, _l3_verdict):
+        found = rule(request, facts)
+        if not found:
+            return found
+    return PASS
+
+
+def _cpu_verdict(request, cap, guest_cells):
+    if guest_cells is None:
+        guest_cells = even_split(request.vcpus, request.numa_nodes)
+    if len(guest_cells) > len(cap.cells):
+        return Verdict(NUMA_CELLS, 'needs %d NUMA cells, host has %d'
+                       % (len(guest_cells), len(cap.cells)))
+    extra = request.emulator_pcpus
+    isolate = request.cpu_thread_policy == 'isolate'
+    if not cpus_fit(cap.cells, tuple(guest_cells), extra, isolate):
+        return Verdict(ISOLATED_CPUS, 'needs %s %s (+%d) on %d cell(s), '
+                       'free per cell: %s' % (
+                           '+'.join(map(str, guest_cells)),
+                           'whole cores' if isolate else 'CPUs', extra,
+                           len(guest_cells),
+                           ','.join(str(_unit(c, isolate))
+                                    for c in cap.cells)))
     return PASS
 
 
@@ -241,22 +263,7 @@ def verdict(request, facts, cap, guest_cells=None, ram_allocation_ratio=None,
             ram_allocation_ratio > 1.0):
         return Verdict(RAM_OVERCOMMIT, 'ram_allocation_ratio %s > 1.0'
                        % ram_allocation_ratio)
-    if guest_cells is None:
-        guest_cells = even_split(request.vcpus, request.numa_nodes)
-    if len(guest_cells) > len(cap.cells):
-        return Verdict(NUMA_CELLS, 'needs %d NUMA cells, host has %d'
-                       % (len(guest_cells), len(cap.cells)))
-    extra = 1 if request.emulator_threads_policy == 'isolate' else 0
-    isolate = request.cpu_thread_policy == 'isolate'
-    if not cpus_fit(cap.cells, tuple(guest_cells), extra, isolate):
-        return Verdict(ISOLATED_CPUS, 'needs %s %s (+%d) on %d cell(s), '
-                       'free per cell: %s' % (
-                           '+'.join(map(str, guest_cells)),
-                           'whole cores' if isolate else 'CPUs', extra,
-                           len(guest_cells),
-                           ','.join(str(_unit(c, isolate))
-                                    for c in cap.cells)))
-    return PASS
+    return _cpu_verdict(request, cap, guest_cells)
 
 
 def score(request, facts, cap):

@@ -19,10 +19,9 @@ SMBIOS type 11 OEM strings on every real-time guest and, for direct-kernel-
 boot images, on the kernel command line itself.
 """
 
-import re
-
 from nova_rt import cpuset
 from nova_rt import exception
+from nova_rt import kernel_args
 
 # systemd-stub appends this OEM string to the command line of a unified
 # kernel image; ``nova-rt-guest apply`` reads it on any other guest.
@@ -30,49 +29,10 @@ SYSTEMD_CMDLINE_EXTRA = 'io.systemd.stub.kernel-cmdline-extra'
 OEM_PREFIX = 'org.openstack.nova-rt.'
 OEM_VERSION = '1'
 
-# key or key=value; the key cannot start with '-', so '--' (everything
-# after it goes to init) and option-like tokens cannot be smuggled in.
-# fullmatch only: '$' would also match before a trailing newline.
-_TOKEN = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*(=[A-Za-z0-9_.,=:/+-]*)?')
-_ALLOWED = re.compile(r'[A-Za-z0-9_.,=:/+\- ]*')
-
-# Arguments nova-rt computes from the real-time mask: a second, different
-# value would silently undo the partitioning.
-DERIVED_KEYS = ('isolcpus', 'nohz', 'nohz_full', 'rcu_nocbs', 'irqaffinity')
-
 # x86's COMMAND_LINE_SIZE is 2048 bytes, and the image's own arguments need
 # room too.
 MAX_EXTRA_LENGTH = 512
 MAX_TOTAL_LENGTH = 1536
-
-
-def split_tokens(value, max_length):
-    """Split a kernel argument string, refusing anything outside the
-    grammar: ``key`` or ``key=value`` tokens of ``[A-Za-z0-9_.,=:/+-]``,
-    separated by spaces. The one grammar for the flavor key (host side) and
-    the OEM strings ``nova-rt-guest`` reads back (guest side).
-
-    :returns: a tuple of tokens
-    :raises: ValueError with the reason
-    """
-    if not isinstance(value, str):
-        raise ValueError('%r is not a string' % (value,))
-    if len(value) > max_length:
-        raise ValueError('%d characters; at most %d' % (len(value),
-                                                        max_length))
-    if not _ALLOWED.fullmatch(value):
-        bad = sorted({c for c in value if not _ALLOWED.fullmatch(c)})
-        raise ValueError(
-            'character(s) %s not allowed; only letters, digits, spaces and '
-            '_ . , = : / + -' % ' '.join(repr(c) for c in bad))
-    tokens = tuple(t for t in value.split(' ') if t)
-    if not tokens:
-        raise ValueError('no argument given')
-    for token in tokens:
-        if not _TOKEN.fullmatch(token):
-            raise ValueError('%r is not key or key=value (a key starts with '
-                             'a letter, digit or _)' % token)
-    return tokens
 
 
 def parse_extra(value):
@@ -82,15 +42,18 @@ def parse_extra(value):
     :raises: InvalidGuestKernelArgs naming what was wrong
     """
     try:
-        tokens = split_tokens(value, MAX_EXTRA_LENGTH)
+        tokens = kernel_args.split_tokens(value, MAX_EXTRA_LENGTH)
     except ValueError as e:
         raise exception.InvalidGuestKernelArgs(str(e))
     for token in tokens:
-        key = token.split('=', 1)[0]
-        if key in DERIVED_KEYS:
+        if kernel_args.is_derived(token):
+            key = token.split('=', 1)[0]
+            name = kernel_args.key_of(token)
+            spelling = '' if key == name else (
+                ' (the kernel reads %r as %r)' % (key, name))
             raise exception.InvalidGuestKernelArgs(
                 '%r is derived by nova-rt from the real-time vCPUs and '
-                'cannot be overridden' % key)
+                'cannot be overridden%s' % (key, spelling))
     return tokens
 
 
@@ -101,18 +64,10 @@ def derive(request):
     """
     if request.guest_tuning == 'none':
         return ()
-    realtime = cpuset.format(request.realtime_vcpus)
-    housekeeping = cpuset.format(request.housekeeping_vcpus)
-    args = [
-        'isolcpus=managed_irq,domain,%s' % realtime,
-        'nohz=on',
-        'nohz_full=%s' % realtime,
-        'rcu_nocbs=%s' % realtime,
-        'irqaffinity=%s' % housekeeping,
-        'skew_tick=1',
-        'tsc=reliable',
-        'nosoftlockup',
-    ]
+    args = [kernel_args.render(name, value)
+            for name, value in kernel_args.partitioning_args(
+                cpuset.format(request.realtime_vcpus),
+                cpuset.format(request.housekeeping_vcpus))]
     if request.guest_idle_poll:
         args.append('idle=poll')
     args.extend(request.guest_extra_args)
@@ -148,9 +103,9 @@ def oem_strings(request):
         '%s=%s' % (SYSTEMD_CMDLINE_EXTRA, args),
         '%sversion=%s' % (OEM_PREFIX, OEM_VERSION),
         '%skernel-args=%s' % (OEM_PREFIX, args),
-        '%srealtime-vcpus=%s' % (OEM_PREFIX,
-                                  cpuset.format(request.realtime_vcpus)),
-        '%shousekeeping-vcpus=%s' % (OEM_PREFIX,
-                                      cpuset.format(request.housekeeping_vcpus)),
+        '%srealtime-vcpus=%s' % (
+            OEM_PREFIX, cpuset.format(request.realtime_vcpus)),
+        '%shousekeeping-vcpus=%s' % (
+            OEM_PREFIX, cpuset.format(request.housekeeping_vcpus)),
         '%svcpu-scheduler=%s' % (OEM_PREFIX, request.vcpu_thread),
     )

@@ -29,6 +29,7 @@ from oslo_utils import strutils
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt import guest_args
+from nova_rt import priority as rt_priority
 
 RT_PREFIX = 'rt:'
 
@@ -39,15 +40,16 @@ HOST_KERNELS = ('preempt_rt', 'any')
 CPU_POLICIES = ('shared', 'dedicated', 'mixed')
 THREAD_POLICIES = ('prefer', 'isolate', 'require')
 EMULATOR_POLICIES = ('share', 'isolate')
-PRIORITY_MIN, PRIORITY_MAX = 1, 99
+PRIORITY_MIN = rt_priority.PRIORITY_MIN
+PRIORITY_MAX = rt_priority.PRIORITY_MAX
 
 
 @dataclasses.dataclass(frozen=True)
 class RequestPolicy:
     """The operator's ``[nova_rt]`` settings the request model needs."""
 
-    default_vcpu_priority: int = 1
-    max_vcpu_priority: int = 49
+    default_vcpu_priority: int = rt_priority.DEFAULT_VCPU_PRIORITY
+    max_vcpu_priority: int = rt_priority.DEFAULT_MAX_VCPU_PRIORITY
     require_preempt_rt: bool = True
 
     @classmethod
@@ -97,10 +99,33 @@ class RealtimeRequest:
     mem_page_size: ty.Optional[str]
 
     @property
+    def emulator_isolated(self):
+        """``hw:emulator_threads_policy=isolate``: the emulator and I/O
+        threads get a host CPU of their own, an isolated one.
+        """
+        return self.emulator_threads_policy == 'isolate'
+
+    @property
+    def emulator_pcpus(self):
+        """Host CPUs the emulator threads take beyond the vCPUs' (an
+        isolated emulator takes one more pCPU).
+        """
+        return 1 if self.emulator_isolated else 0
+
+    @property
     def pcpus(self):
         """Host CPUs the instance pins: one a vCPU, plus the emulator's."""
-        return self.vcpus + (1 if self.emulator_threads_policy == 'isolate'
-                             else 0)
+        return self.vcpus + self.emulator_pcpus
+
+    @property
+    def isolated_priority(self):
+        """The highest real-time priority the instance runs on isolated
+        host CPUs: its vCPUs', or its isolated emulator's when higher.
+        """
+        prio = self.vcpu_thread.priority or 0
+        if self.emulator_isolated and self.emulator_thread.realtime:
+            prio = max(prio, self.emulator_thread.priority or 0)
+        return prio
 
     def guest_kernel_args(self):
         """The guest kernel arguments, or () with ``rt:guest_tuning=none``."""
@@ -138,7 +163,8 @@ def _enum(choices):
     def parse(key, value):
         if value not in choices:
             raise exception.InvalidRealtimeRequest(
-                key, '%r is not one of: %s' % (value, ', '.join(choices)))
+                key, '%r is not one of: %s' % (
+                    exception.shortened(value), ', '.join(choices)))
         return value
     return parse
 
@@ -149,7 +175,7 @@ def _int_range(low, high=None):
             number = int(str(value).strip(), 10)
         except ValueError:
             raise exception.InvalidRealtimeRequest(
-                key, '%r is not an integer' % (value,))
+                key, '%r is not an integer' % (exception.shortened(value),))
         if number < low or (high is not None and number > high):
             bound = ('%d..%d' % (low, high) if high is not None
                      else 'at least %d' % low)
@@ -165,7 +191,7 @@ def _bool(key, value):
     except ValueError:
         raise exception.InvalidRealtimeRequest(
             key, '%r is not a boolean (true/false, yes/no, 1/0, on/off)'
-            % (value,))
+            % (exception.shortened(value),))
 
 
 def _kernel_args(key, value):
@@ -234,7 +260,7 @@ def parse_rt_value(key, value):
             % ', '.join(sorted(RT_KEYS)))
     if not isinstance(value, str):
         raise exception.InvalidRealtimeRequest(
-            key, '%r is not a string' % (value,))
+            key, '%r is not a string' % (exception.shortened(value),))
     return spec.parse(key, value)
 
 
@@ -242,20 +268,23 @@ def parse_rt_value(key, value):
 
 def _flavor_or_image(extra_specs, image_properties, name, choices=None):
     """Nova's precedence: the flavor's ``hw:NAME`` over the image's
-    ``hw_NAME``; a conflict between them is an error, as upstream."""
+    ``hw_NAME``; a conflict between them is an error, as upstream.
+    """
     flavor_key, image_key = 'hw:' + name, 'hw_' + name
     flavor_value = extra_specs.get(flavor_key)
     image_value = image_properties.get(image_key)
     for key, value in ((flavor_key, flavor_value), (image_key, image_value)):
         if value is not None and choices and value not in choices:
             raise exception.InvalidRealtimeRequest(
-                key, '%r is not one of: %s' % (value, ', '.join(choices)))
+                key, '%r is not one of: %s' % (
+                    exception.shortened(value), ', '.join(choices)))
     if (flavor_value is not None and image_value is not None and
             flavor_value != image_value):
         raise exception.InvalidRealtimeRequest(
             (flavor_key, image_key),
-            'the image asks for %r, the flavor for %r' % (image_value,
-                                                          flavor_value))
+            'the image asks for %r, the flavor for %r' % (
+                exception.shortened(image_value),
+                exception.shortened(flavor_value)))
     return flavor_value if flavor_value is not None else image_value
 
 
@@ -267,7 +296,8 @@ def _cpu_policy(extra_specs, image_properties):
                        ('hw_cpu_policy', image_value)):
         if value is not None and value not in CPU_POLICIES:
             raise exception.InvalidRealtimeRequest(
-                key, '%r is not one of: %s' % (value, ', '.join(CPU_POLICIES)))
+                key, '%r is not one of: %s' % (
+                    exception.shortened(value), ', '.join(CPU_POLICIES)))
     if flavor_value is not None:
         return flavor_value, 'hw:cpu_policy'
     return image_value, 'hw_cpu_policy'
@@ -289,7 +319,7 @@ def _realtime_mask(vcpus, extra_specs, image_properties):
         return frozenset(range(vcpus)), None
     if not isinstance(mask, str):
         raise exception.InvalidRealtimeRequest(
-            key, '%r is not a CPU mask string' % (mask,))
+            key, '%r is not a CPU mask string' % (exception.shortened(mask),))
     if mask.strip().startswith('^'):
         spec = '0-%d,%s' % (vcpus - 1, mask)
     else:
@@ -300,7 +330,7 @@ def _realtime_mask(vcpus, extra_specs, image_properties):
         raise exception.InvalidRealtimeRequest(key, e.kwargs['reason'])
     if not realtime:
         raise exception.InvalidRealtimeRequest(
-            key, '%r leaves no real-time vCPU' % mask)
+            key, '%r leaves no real-time vCPU' % (exception.shortened(mask),))
     outside = realtime - frozenset(range(vcpus))
     if outside:
         raise exception.InvalidRealtimeRequest(
@@ -319,7 +349,7 @@ def _numa_nodes(extra_specs, image_properties, vcpus):
         nodes = int(str(value), 10)
     except ValueError:
         raise exception.InvalidRealtimeRequest(
-            key, '%r is not an integer' % (value,))
+            key, '%r is not an integer' % (exception.shortened(value),))
     if nodes < 1 or nodes > vcpus:
         raise exception.InvalidRealtimeRequest(
             key, '%d NUMA nodes for %d vCPUs' % (nodes, vcpus))
@@ -344,9 +374,206 @@ def _pmu(extra_specs, image_properties):
     return bool(flavor_value if flavor_value is not None else image_value)
 
 
+# The image properties nova-rt reads: the upstream ones Nova itself honours
+# for real-time and CPU placement. Tenants set images; nothing else of
+# theirs is looked at.
+IMAGE_PROPERTIES = ('hw_cpu_realtime_mask', 'hw_cpu_policy',
+                    'hw_cpu_thread_policy', 'hw_pmu', 'hw_numa_nodes',
+                    'hw_mem_page_size')
+
+
+def image_properties(props):
+    """The allow-listed, set properties of an image (a mapping or Nova's
+    ``ImageMetaProps``; None for no image).
+    """
+    if props is None:
+        return {}
+    found = {}
+    for name in IMAGE_PROPERTIES:
+        value = props.get(name)
+        if value is not None:
+            found[name] = value
+    return found
+
+
 def is_realtime(extra_specs):
     """Nova's test: ``hw:cpu_realtime`` is truthy (lenient, as upstream)."""
     return strutils.bool_from_string(extra_specs.get('hw:cpu_realtime'))
+
+
+# --- the cross-key rules, one function each --------------------------------
+#
+# build_request runs them in this order (the order decides which error a
+# flavor with several faults gets); each reads the flavor and what the
+# earlier rules found, and returns the RealtimeRequest fields it decides.
+
+@dataclasses.dataclass
+class _Flavor:
+    """A flavor being turned into a RealtimeRequest."""
+
+    vcpus: int
+    specs: ty.Mapping
+    image: ty.Mapping
+    policy: RequestPolicy
+    rt: dict                # the parsed rt: values
+    found: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def mask_key(self):
+        return self.found.get('_mask_key') or 'hw:cpu_realtime_mask'
+
+
+def check_vcpu_count(vcpus):
+    if not isinstance(vcpus, int) or isinstance(vcpus, bool) or vcpus < 1:
+        raise exception.InvalidRealtimeRequest(
+            'vcpus', '%r is not a positive number of vCPUs'
+            % (exception.shortened(vcpus),))
+
+
+def parse_rt_keys(extra_specs):
+    """Every ``rt:`` value of a flavor, parsed (sorted by key)."""
+    return {key: parse_rt_value(key, extra_specs[key])
+            for key in sorted(k for k in extra_specs
+                              if k.startswith(RT_PREFIX))}
+
+
+def rt_keys_need_realtime(rt_values):
+    """Any ``rt:`` key without ``hw:cpu_realtime=yes`` is an error."""
+    if rt_values:
+        raise exception.InvalidRealtimeRequest(
+            tuple(rt_values), 'nova-rt keys need hw:cpu_realtime=yes')
+
+
+def realtime_needs_dedicated_cpus(f):
+    policy_value, policy_key = _cpu_policy(f.specs, f.image)
+    if policy_value != 'dedicated':
+        raise exception.InvalidRealtimeRequest(
+            ('hw:cpu_realtime', policy_key),
+            'real-time needs hw:cpu_policy=dedicated (found %s)'
+            % (policy_value or 'no policy'))
+    return {}
+
+
+def thread_policies(f):
+    emulator_policy = f.specs.get('hw:emulator_threads_policy')
+    if emulator_policy is not None and emulator_policy not in \
+            EMULATOR_POLICIES:
+        raise exception.InvalidRealtimeRequest(
+            'hw:emulator_threads_policy', '%r is not one of: %s'
+            % (emulator_policy, ', '.join(EMULATOR_POLICIES)))
+    return {'emulator_threads_policy': emulator_policy,
+            'cpu_thread_policy': _flavor_or_image(
+                f.specs, f.image, 'cpu_thread_policy', THREAD_POLICIES)}
+
+
+def split_realtime_vcpus(f):
+    realtime, mask_key = _realtime_mask(f.vcpus, f.specs, f.image)
+    return {'realtime_vcpus': realtime,
+            'housekeeping_vcpus': frozenset(range(f.vcpus)) - realtime,
+            '_mask_key': mask_key}
+
+
+def emulator_threads_need_a_home(f):
+    """Upstream's rule: the emulator threads must go somewhere that is not
+    a real-time vCPU.
+    """
+    if (not f.found['housekeeping_vcpus'] and
+            f.found['emulator_threads_policy'] is None):
+        raise exception.InvalidRealtimeRequest(
+            (f.mask_key, 'hw:emulator_threads_policy'),
+            'every vCPU is real-time: leave at least one for housekeeping '
+            'or set hw:emulator_threads_policy')
+    return {}
+
+
+def capped_priority(key, priority, policy):
+    """A real-time priority nova-rt will give, or the error: never above
+    ``[nova_rt] max_vcpu_priority`` (refused, not lowered).
+    """
+    if priority > policy.max_vcpu_priority:
+        raise exception.InvalidRealtimeRequest(
+            key, '%d is above [nova_rt] max_vcpu_priority=%d'
+            % (priority, policy.max_vcpu_priority))
+    return priority
+
+
+def vcpu_thread_class(f):
+    if 'rt:vcpu_priority' in f.rt:
+        key, priority = 'rt:vcpu_priority', f.rt['rt:vcpu_priority']
+    else:
+        key = '[nova_rt] default_vcpu_priority'
+        priority = f.policy.default_vcpu_priority
+    return {'vcpu_thread': ThreadClass(
+        f.rt.get('rt:vcpu_scheduler', 'fifo'),
+        capped_priority(key, priority, f.policy))}
+
+
+def emulator_thread_class(f):
+    """A priority with fifo or rr, and only with them."""
+    scheduler = f.rt.get('rt:emulator_scheduler', 'other')
+    priority = f.rt.get('rt:emulator_priority')
+    if scheduler == 'other' and priority is not None:
+        raise exception.InvalidRealtimeRequest(
+            ('rt:emulator_priority', 'rt:emulator_scheduler'),
+            'a priority needs rt:emulator_scheduler fifo or rr, not other')
+    if scheduler != 'other':
+        if priority is None:
+            raise exception.InvalidRealtimeRequest(
+                ('rt:emulator_scheduler', 'rt:emulator_priority'),
+                'rt:emulator_scheduler=%s needs rt:emulator_priority'
+                % scheduler)
+        capped_priority('rt:emulator_priority', priority, f.policy)
+    return {'emulator_thread': ThreadClass(scheduler, priority)}
+
+
+def guest_needs_partitioning_too(f):
+    """``rt:guest_tuning=auto`` needs a housekeeping vCPU in the guest;
+    with ``none`` no guest argument is delivered, so none may be asked.
+    """
+    tuning = f.rt.get('rt:guest_tuning', 'auto')
+    if tuning == 'auto' and not f.found['housekeeping_vcpus']:
+        raise exception.InvalidRealtimeRequest(
+            ('rt:guest_tuning', f.mask_key),
+            'the guest needs partitioning too: rt:guest_tuning=auto needs '
+            'at least one non-real-time vCPU for the guest kernel\'s '
+            'housekeeping')
+    if tuning == 'none':
+        for key in ('rt:guest_idle_poll', 'rt:guest_kernel_args'):
+            if key in f.rt:
+                raise exception.InvalidRealtimeRequest(
+                    (key, 'rt:guest_tuning'),
+                    'guest arguments are not delivered with '
+                    'rt:guest_tuning=none')
+    return {'guest_tuning': tuning,
+            'guest_idle_poll': f.rt.get('rt:guest_idle_poll', False),
+            'guest_extra_args': f.rt.get('rt:guest_kernel_args', ())}
+
+
+def host_requirements(f):
+    default_kernel = 'preempt_rt' if f.policy.require_preempt_rt else 'any'
+    return {'host_kernel': f.rt.get('rt:host_kernel', default_kernel),
+            'l3_cache_kib': f.rt.get('rt:l3_cache_kib'),
+            'max_latency_us': f.rt.get('rt:max_latency_us')}
+
+
+def guest_memory_and_numa(f):
+    page_size = _flavor_or_image(f.specs, f.image, 'mem_page_size')
+    return {'mem_page_size': None if page_size is None else str(page_size),
+            'numa_nodes': _numa_nodes(f.specs, f.image, f.vcpus),
+            'pmu': _pmu(f.specs, f.image)}
+
+
+RULES = (
+    realtime_needs_dedicated_cpus,
+    thread_policies,
+    split_realtime_vcpus,
+    emulator_threads_need_a_home,
+    vcpu_thread_class,
+    emulator_thread_class,
+    guest_needs_partitioning_too,
+    host_requirements,
+    guest_memory_and_numa,
+)
 
 
 def build_request(vcpus, extra_specs, image_properties=None, policy=None):
@@ -358,122 +585,16 @@ def build_request(vcpus, extra_specs, image_properties=None, policy=None):
     :param policy: a RequestPolicy; the defaults when None
     :raises: InvalidRealtimeRequest naming the key(s) at fault
     """
-    image_properties = image_properties or {}
-    policy = policy or RequestPolicy()
-    if not isinstance(vcpus, int) or isinstance(vcpus, bool) or vcpus < 1:
-        raise exception.InvalidRealtimeRequest(
-            'vcpus', '%r is not a positive number of vCPUs' % (vcpus,))
-
-    rt_values = {}
-    for key in sorted(k for k in extra_specs if k.startswith(RT_PREFIX)):
-        rt_values[key] = parse_rt_value(key, extra_specs[key])
-
+    check_vcpu_count(vcpus)
+    rt_values = parse_rt_keys(extra_specs)
     if not is_realtime(extra_specs):
-        if rt_values:
-            raise exception.InvalidRealtimeRequest(
-                tuple(rt_values), 'nova-rt keys need hw:cpu_realtime=yes')
+        rt_keys_need_realtime(rt_values)
         return None
-
-    policy_value, policy_key = _cpu_policy(extra_specs, image_properties)
-    if policy_value != 'dedicated':
-        raise exception.InvalidRealtimeRequest(
-            ('hw:cpu_realtime', policy_key),
-            'real-time needs hw:cpu_policy=dedicated (found %s)'
-            % (policy_value or 'no policy'))
-
-    emulator_policy = extra_specs.get('hw:emulator_threads_policy')
-    if emulator_policy is not None and emulator_policy not in \
-            EMULATOR_POLICIES:
-        raise exception.InvalidRealtimeRequest(
-            'hw:emulator_threads_policy', '%r is not one of: %s'
-            % (emulator_policy, ', '.join(EMULATOR_POLICIES)))
-    thread_policy = _flavor_or_image(extra_specs, image_properties,
-                                     'cpu_thread_policy', THREAD_POLICIES)
-
-    realtime, mask_key = _realtime_mask(vcpus, extra_specs, image_properties)
-    housekeeping = frozenset(range(vcpus)) - realtime
-    if not housekeeping and emulator_policy is None:
-        # Upstream's rule: the emulator threads must go somewhere that is
-        # not a real-time vCPU.
-        raise exception.InvalidRealtimeRequest(
-            (mask_key or 'hw:cpu_realtime_mask',
-             'hw:emulator_threads_policy'),
-            'every vCPU is real-time: leave at least one for housekeeping '
-            'or set hw:emulator_threads_policy')
-
-    vcpu_priority = rt_values.get('rt:vcpu_priority')
-    if vcpu_priority is None:
-        vcpu_priority = policy.default_vcpu_priority
-        if vcpu_priority > policy.max_vcpu_priority:
-            raise exception.InvalidRealtimeRequest(
-                '[nova_rt] default_vcpu_priority',
-                '%d is above [nova_rt] max_vcpu_priority=%d'
-                % (vcpu_priority, policy.max_vcpu_priority))
-    elif vcpu_priority > policy.max_vcpu_priority:
-        raise exception.InvalidRealtimeRequest(
-            'rt:vcpu_priority', '%d is above [nova_rt] max_vcpu_priority=%d'
-            % (vcpu_priority, policy.max_vcpu_priority))
-    vcpu_thread = ThreadClass(rt_values.get('rt:vcpu_scheduler', 'fifo'),
-                              vcpu_priority)
-
-    emulator_scheduler = rt_values.get('rt:emulator_scheduler', 'other')
-    emulator_priority = rt_values.get('rt:emulator_priority')
-    if emulator_scheduler == 'other' and emulator_priority is not None:
-        raise exception.InvalidRealtimeRequest(
-            ('rt:emulator_priority', 'rt:emulator_scheduler'),
-            'a priority needs rt:emulator_scheduler fifo or rr, not other')
-    if emulator_scheduler != 'other':
-        if emulator_priority is None:
-            raise exception.InvalidRealtimeRequest(
-                ('rt:emulator_scheduler', 'rt:emulator_priority'),
-                'rt:emulator_scheduler=%s needs rt:emulator_priority'
-                % emulator_scheduler)
-        if emulator_priority > policy.max_vcpu_priority:
-            raise exception.InvalidRealtimeRequest(
-                'rt:emulator_priority',
-                '%d is above [nova_rt] max_vcpu_priority=%d'
-                % (emulator_priority, policy.max_vcpu_priority))
-    emulator_thread = ThreadClass(emulator_scheduler, emulator_priority)
-
-    guest_tuning = rt_values.get('rt:guest_tuning', 'auto')
-    if guest_tuning == 'auto' and not housekeeping:
-        raise exception.InvalidRealtimeRequest(
-            ('rt:guest_tuning', mask_key or 'hw:cpu_realtime_mask'),
-            'the guest needs partitioning too: rt:guest_tuning=auto needs '
-            'at least one non-real-time vCPU for the guest kernel\'s '
-            'housekeeping')
-    if guest_tuning == 'none':
-        for key in ('rt:guest_idle_poll', 'rt:guest_kernel_args'):
-            if key in rt_values:
-                raise exception.InvalidRealtimeRequest(
-                    (key, 'rt:guest_tuning'),
-                    'guest arguments are not delivered with '
-                    'rt:guest_tuning=none')
-
-    host_kernel = rt_values.get(
-        'rt:host_kernel',
-        'preempt_rt' if policy.require_preempt_rt else 'any')
-
-    page_size = _flavor_or_image(extra_specs, image_properties,
-                                 'mem_page_size')
-
-    request = RealtimeRequest(
-        vcpus=vcpus,
-        realtime_vcpus=realtime,
-        housekeeping_vcpus=housekeeping,
-        vcpu_thread=vcpu_thread,
-        emulator_thread=emulator_thread,
-        emulator_threads_policy=emulator_policy,
-        cpu_thread_policy=thread_policy,
-        numa_nodes=_numa_nodes(extra_specs, image_properties, vcpus),
-        guest_tuning=guest_tuning,
-        guest_idle_poll=rt_values.get('rt:guest_idle_poll', False),
-        guest_extra_args=rt_values.get('rt:guest_kernel_args', ()),
-        l3_cache_kib=rt_values.get('rt:l3_cache_kib'),
-        max_latency_us=rt_values.get('rt:max_latency_us'),
-        host_kernel=host_kernel,
-        pmu=_pmu(extra_specs, image_properties),
-        mem_page_size=None if page_size is None else str(page_size),
-    )
+    flavor = _Flavor(vcpus, extra_specs, image_properties or {},
+                     policy or RequestPolicy(), rt_values)
+    for rule in RULES:
+        flavor.found.update(rule(flavor))
+    fields = {k: v for k, v in flavor.found.items() if not k.startswith('_')}
+    request = RealtimeRequest(vcpus=vcpus, **fields)
     guest_args.check_length(request)
     return request

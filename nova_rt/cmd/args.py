@@ -9,7 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Argument parsing shared by ``nova-rt`` and ``nova-rt-guest``.
+"""What ``nova-rt`` and ``nova-rt-guest`` share: argument parsing, the exit
+codes and the last-resort error handler.
 
 Standard library only: ``nova-rt-guest`` runs inside guests that have
 nothing else.
@@ -18,8 +19,13 @@ nothing else.
 import argparse
 import sys
 
-# argparse's own exit status for usage errors, and the commands' too.
-EXIT_USAGE = 2
+from nova_rt import exception
+
+# 0: success (a valid flavor, a ready host, arguments applied); 1: a
+# negative answer (an invalid flavor, a host that is not ready, nothing to
+# apply); 2: a usage or internal error (argparse's own status for usage).
+EXIT_OK, EXIT_NEGATIVE, EXIT_ERROR = 0, 1, 2
+EXIT_USAGE = EXIT_ERROR
 
 
 class Parser(argparse.ArgumentParser):
@@ -39,3 +45,25 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError('%d is not a positive count' % value)
     return value
+
+
+def run_guarded(prog, func, on_internal_error=None):
+    """``func()``'s exit code; any error becomes one line and exit 2.
+
+    nova-rt errors are expected and say what failed; anything else is a
+    bug, reported as an internal error, still never as a traceback.
+
+    :param on_internal_error: called inside the handler of an unexpected
+        exception (``nova-rt --debug`` logs the trace there)
+    """
+    try:
+        return func()
+    except exception.NovaRTError as e:
+        sys.stderr.write('%s: error: %s\n' % (prog, e))
+        return EXIT_ERROR
+    except Exception as e:
+        if on_internal_error is not None:
+            on_internal_error()
+        sys.stderr.write('%s: internal error: %s: %s\n'
+                         % (prog, type(e).__name__, e))
+        return EXIT_ERROR

@@ -67,7 +67,7 @@ def explain_flavor(args, out=None):
             out.write('\n')
         else:
             out.write('invalid flavor: %s\n' % e.message)
-        return 1
+        return cmd_args.EXIT_NEGATIVE
     result = {'valid': True, 'realtime': request is not None}
     if request is not None:
         result.update(request.to_dict())
@@ -76,7 +76,7 @@ def explain_flavor(args, out=None):
         out.write('\n')
     else:
         out.write(render_text(args.vcpus, request))
-    return 0
+    return cmd_args.EXIT_OK
 
 
 def _emulator_placement(request):
@@ -101,7 +101,7 @@ def render_text(vcpus, request):
             _thread(request.emulator_thread), _emulator_placement(request))),
         ('host CPUs pinned', '%d%s' % (request.pcpus, (
             '  (%d vCPUs + 1 emulator)' % vcpus
-            if request.pcpus != vcpus else ''))),
+            if request.emulator_pcpus else ''))),
         ('SMT siblings', {'isolate': 'whole cores, siblings left idle',
                           'require': 'siblings required',
                           'prefer': 'siblings preferred',

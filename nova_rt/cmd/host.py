@@ -25,6 +25,7 @@ import sys
 
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
+from nova_rt import conf as nova_rt_conf
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt.host import checks
@@ -32,7 +33,6 @@ from nova_rt.host import facts as host_facts
 from nova_rt.host import plan as host_plan
 from nova_rt.host import profile as host_profile
 
-EXIT_READY, EXIT_NOT_READY = 0, 1
 
 DEFAULT_SMI_INTERVAL = 0.25
 
@@ -98,21 +98,14 @@ def _root(args, conf):
     return root
 
 
-def _cpus(conf, name):
-    value = getattr(conf.compute, name)
-    if value is None or not value.strip():
-        return None
-    return cpuset.parse(value, '[compute] %s' % name)
-
-
 def check_host(args, out=None):
     out = out or sys.stdout
     conf = common.load_conf(args)
     root = _root(args, conf)
     profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
-    report = checks.audit(profile,
-                          dedicated_cpus=_cpus(conf, 'cpu_dedicated_set'),
-                          shared_cpus=_cpus(conf, 'cpu_shared_set'),
+    dedicated, shared = nova_rt_conf.compute_cpu_sets(conf)
+    report = checks.audit(profile, dedicated_cpus=dedicated,
+                          shared_cpus=shared,
                           vcpu_priority=conf.nova_rt.default_vcpu_priority)
     # The certified latency is shown, not judged: it never makes a host
     # ready or not ready.
@@ -127,40 +120,45 @@ def check_host(args, out=None):
     else:
         out.write(render_table(report, colour=out.isatty()))
         out.write('\nlatency: %s\n' % latency.reason)
-    return EXIT_READY if report.ready else EXIT_NOT_READY
+    return cmd_args.EXIT_OK if report.ready else cmd_args.EXIT_NEGATIVE
+
+
+def _headline(report):
+    if report.ready:
+        return 'READY for real-time guests'
+    head = 'NOT READY for real-time guests'
+    if report.blocking:
+        head += ': %s' % ', '.join(f.check for f in report.blocking)
+    return head
+
+
+def _finding_line(f, name_width, colour, width):
+    line = '%-7s %s %-*s  %s' % (f.status.upper(),
+                                 '*' if f.critical else ' ',
+                                 name_width, f.check, f.observed)
+    if width and len(line) > width:
+        line = line[:width - 1] + '~'
+    if colour:
+        line = _COLOURS[f.status] + line[:7] + _RESET + line[7:]
+    return line
 
 
 def render_table(report, colour=False, width=None):
     """One line a check, failures first; remedies below the table."""
     if width is None and colour:
         width = shutil.get_terminal_size().columns
-    blocking = report.blocking
-    if report.ready:
-        head = 'READY for real-time guests'
-    else:
-        head = 'NOT READY for real-time guests'
-        if blocking:
-            head += ': %s' % ', '.join(f.check for f in blocking)
-    lines = [head, 'kernel %s, isolated CPUs %s' % (
+    lines = [_headline(report), 'kernel %s, isolated CPUs %s' % (
         report.kernel, cpuset.format(report.isolated_cpus) or 'none'), '']
-    order = sorted(enumerate(report.findings), key=lambda item: (
-        _ORDER[item[1].status], not item[1].critical, item[0]))
+    order = [f for _, f in sorted(
+        enumerate(report.findings), key=lambda item: (
+            _ORDER[item[1].status], not item[1].critical, item[0]))]
     name_width = max(len(f.check) for f in report.findings)
-    for _, f in order:
-        line = '%-7s %s %-*s  %s' % (f.status.upper(),
-                                     '*' if f.critical else ' ',
-                                     name_width, f.check, f.observed)
-        if width and len(line) > width:
-            line = line[:width - 1] + '~'
-        if colour:
-            line = _COLOURS[f.status] + line[:7] + _RESET + line[7:]
-        lines.append(line)
-    remedies = [f for _, f in order
+    lines += [_finding_line(f, name_width, colour, width) for f in order]
+    remedies = [f for f in order
                 if f.status in (checks.FAIL, checks.WARN) and f.remediation]
     if remedies:
         lines += ['', 'Remedies (* = critical for readiness):']
-        for f in remedies:
-            lines.append('  %s: %s' % (f.check, f.remediation))
+        lines += ['  %s: %s' % (f.check, f.remediation) for f in remedies]
     return '\n'.join(lines) + '\n'
 
 
@@ -177,4 +175,4 @@ def plan_host(args, out=None):
         out.write('\n')
     else:
         out.write(host_plan.render_text(result))
-    return 0
+    return cmd_args.EXIT_OK

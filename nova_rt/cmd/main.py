@@ -29,11 +29,8 @@ from nova_rt.cmd import fleet
 from nova_rt.cmd import host
 from nova_rt.cmd import latency
 from nova_rt.cmd import status
-from nova_rt import exception
 
 LOG = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_NEGATIVE, EXIT_ERROR = 0, 1, 2
 
 
 def build_parser():
@@ -67,17 +64,9 @@ def main(argv=None):
     parser = build_parser()
     parsed = parser.parse_args(sys.argv[1:] if argv is None else argv)
     _setup_logging(parsed.debug)
-    try:
-        return parsed.func(parsed)
-    except exception.NovaRTError as e:
-        sys.stderr.write('nova-rt: error: %s\n' % e)
-        return EXIT_ERROR
-    except Exception as e:
-        # Last resort: an operator gets one line; --debug shows the trace.
-        LOG.debug('nova-rt failed', exc_info=True)
-        sys.stderr.write('nova-rt: internal error: %s: %s\n'
-                         % (type(e).__name__, e))
-        return EXIT_ERROR
+    return cmd_args.run_guarded(
+        'nova-rt', lambda: parsed.func(parsed),
+        on_internal_error=lambda: LOG.debug('nova-rt failed', exc_info=True))
 
 
 if __name__ == '__main__':

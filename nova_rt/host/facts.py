@@ -19,15 +19,18 @@ that host and logs why) rather than being guessed at.
 """
 
 import dataclasses
+import re
 import typing
 
 from oslo_log import log as logging
 
 from nova_rt import cpuset
 from nova_rt import exception
-from nova_rt.host import profile as host_profile
+from nova_rt.host import model as host_model
+from nova_rt.host import reader as host_reader
 from nova_rt.latency import certificate as latency_certificate
 from nova_rt.latency import identity as latency_identity
+from nova_rt import priority as rt_priority
 
 LOG = logging.getLogger(__name__)
 
@@ -49,8 +52,12 @@ TRAIT_PREEMPT_RT = 'CUSTOM_NOVA_RT_PREEMPT_RT'
 TRAIT_CAT = 'CUSTOM_NOVA_RT_CAT'
 TRAITS = (TRAIT_READY, TRAIT_PREEMPT_RT, TRAIT_CAT)
 
-KERNELS = (host_profile.KERNEL_PREEMPT_RT, host_profile.KERNEL_PREEMPT,
-           host_profile.KERNEL_NONE)
+KERNELS = (host_model.KERNEL_PREEMPT_RT, host_model.KERNEL_PREEMPT,
+           host_model.KERNEL_NONE)
+
+
+# What to_stats writes: ASCII digits, short enough to convert at once.
+_INTEGER = re.compile(r'-?[0-9]{1,18}')
 
 
 class InvalidHostFacts(exception.NovaRTError):
@@ -58,7 +65,8 @@ class InvalidHostFacts(exception.NovaRTError):
 
     def __init__(self, key, value, reason):
         self.key = key
-        super().__init__(key=key, value=value, reason=reason)
+        super().__init__(key=key, value=exception.shortened(value),
+                         reason=reason)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,20 +89,18 @@ class HostFacts:
 
 def kthread_prio(profile):
     """The ``nova_rt_kthread_prio`` of a profile (see ``HostFacts``)."""
-    if not (host_profile.known(profile.kthreads)
-            and host_profile.known(profile.isolated_cpus)):
+    if not (host_model.known(profile.kthreads)
+            and host_model.known(profile.isolated_cpus)):
         return None
-    bound = [t for t in profile.kthreads if t.cpu in profile.isolated_cpus]
-    if not bound:
-        return None
-    return min(t.priority if t.is_rt else 0 for t in bound)
+    return rt_priority.lowest_kthread_priority(profile.kthreads,
+                                               profile.isolated_cpus)
 
 
 def facts_from_report(profile, report, latency_max_us=None):
     """The facts to publish for a profile and its audit ``Report``."""
     cat = profile.cat
     l3 = min_kib = domains = None
-    if host_profile.known(cat) and cat.l3_kib and cat.ways:
+    if host_model.known(cat) and cat.l3_kib and cat.ways:
         # The smallest domain bounds what an instance can get anywhere.
         l3 = min(cat.l3_kib.values())
         min_kib = l3 // cat.ways
@@ -164,7 +170,7 @@ def to_traits(facts):
     traits = set()
     if facts.ready:
         traits.add(TRAIT_READY)
-    if facts.kernel == host_profile.KERNEL_PREEMPT_RT:
+    if facts.kernel == host_model.KERNEL_PREEMPT_RT:
         traits.add(TRAIT_PREEMPT_RT)
     if facts.cat_l3_kib:
         traits.add(TRAIT_CAT)
@@ -182,10 +188,10 @@ def _int(stats, key, low=0, high=None):
     if key not in stats:
         return None
     raw = stats[key]
-    try:
-        value = int(str(raw).strip(), 10)
-    except ValueError:
+    text = str(raw).strip()
+    if not _INTEGER.fullmatch(text):
         raise InvalidHostFacts(key, raw, 'not an integer')
+    value = int(text, 10)
     if value < low or (high is not None and value > high):
         raise InvalidHostFacts(key, raw, 'out of range')
     return value
@@ -199,12 +205,13 @@ def _domains(stats):
     domains = []
     for item in raw.split(';'):
         cache_id, sep, cpus = item.partition('=')
+        if not (sep and host_reader.is_number(cache_id)):
+            raise InvalidHostFacts(STAT_CAT_DOMAINS, raw, '%r is not ID=CPUS'
+                                   % exception.shortened(item))
         try:
-            if not sep:
-                raise ValueError('%r is not ID=CPUS' % item)
             domains.append((int(cache_id, 10),
                             cpuset.parse(cpus, STAT_CAT_DOMAINS)))
-        except (ValueError, exception.InvalidCPUSet) as e:
+        except exception.InvalidCPUSet as e:
             raise InvalidHostFacts(STAT_CAT_DOMAINS, raw, str(e))
     return tuple(sorted(domains))
 

@@ -24,12 +24,31 @@ import typing
 
 from nova_rt import cpuset
 from nova_rt import exception
-from nova_rt.host import profile as host_profile
+from nova_rt.host import model
+from nova_rt import kernel_args as kargs
+from nova_rt import priority as rt_priority
 
 # Kernel threads go one above the highest vCPU priority flavors may ask
-# for ([nova_rt] max_vcpu_priority, 49 by default): 50 is also where
-# PREEMPT_RT puts its threaded interrupt handlers.
-DEFAULT_MAX_VCPU_PRIORITY = 49
+# for ([nova_rt] max_vcpu_priority).
+DEFAULT_MAX_VCPU_PRIORITY = rt_priority.DEFAULT_MAX_VCPU_PRIORITY
+
+# Why each partitioning argument (nova_rt.kernel_args) is on a host.
+_PARTITIONING_WHY = {
+    'isolcpus': 'take the real-time CPUs out of the scheduler domains (no '
+                'load balancing onto them) and keep managed interrupts off '
+                'them',
+    'nohz': 'tickless idle, needed by nohz_full',
+    'nohz_full': 'stop the scheduler tick while one task (a vCPU) runs',
+    'rcu_nocbs': 'run RCU callbacks on housekeeping CPUs, not the real-time '
+                 'ones',
+    'irqaffinity': 'default affinity of device interrupts',
+    'skew_tick': 'offset the ticks of the housekeeping CPUs so they do not '
+                 'contend on the same locks',
+    'tsc': 'no clocksource watchdog on the TSC: its periodic checks '
+           'interrupt every CPU',
+    'nosoftlockup': 'a vCPU busy-polling for minutes is not a soft lockup; '
+                    'the detector\'s timer would interrupt it',
+}
 
 
 class PlanError(exception.NovaRTError):
@@ -92,7 +111,8 @@ class HostPlan:
 def housekeeping(profile, per_node=1):
     """The first ``per_node`` cores (each with all its SMT siblings) of
     every NUMA node: interrupts, kernel threads, the host OS and emulator
-    threads stay there, near each node's devices and memory."""
+    threads stay there, near each node's devices and memory.
+    """
     if per_node < 1:
         raise PlanError(reason='at least one housekeeping core per node '
                                'is needed, not %d' % per_node)
@@ -112,35 +132,25 @@ def housekeeping(profile, per_node=1):
 
 
 def _vendor(profile):
-    return profile.cpu_vendor if host_profile.known(profile.cpu_vendor) \
+    return profile.cpu_vendor if model.known(profile.cpu_vendor) \
         else ''
 
 
 def _flags(profile):
-    return profile.cpu_flags if host_profile.known(profile.cpu_flags) \
+    return profile.cpu_flags if model.known(profile.cpu_flags) \
         else frozenset()
 
 
 def _kernel_args(hk, iso, intel):
-    h, i = cpuset.format(hk), cpuset.format(iso)
-    args = [
-        Item('isolcpus', 'managed_irq,domain,' + i,
-             'take the real-time CPUs out of the scheduler domains (no load '
-             'balancing onto them) and keep managed interrupts off them'),
-        Item('nohz', 'on', 'tickless idle, needed by nohz_full'),
-        Item('nohz_full', i,
-             'stop the scheduler tick while one task (a vCPU) runs'),
-        Item('rcu_nocbs', i,
-             'run RCU callbacks on housekeeping CPUs, not the real-time ones'),
-        Item('irqaffinity', h, 'default affinity of device interrupts'),
-        Item('kthread_cpus', h, 'where unbound kernel threads may run'),
-        Item('skew_tick', '1', 'offset the ticks of the housekeeping CPUs '
-             'so they do not contend on the same locks'),
-        Item('tsc', 'reliable', 'no clocksource watchdog on the TSC: its '
-             'periodic checks interrupt every CPU'),
-        Item('nosoftlockup', None, 'a vCPU busy-polling for minutes is not a '
-             'soft lockup; the detector\'s timer would interrupt it'),
-    ]
+    h = cpuset.format(hk)
+    args = []
+    for name, value in kargs.partitioning_args(cpuset.format(iso), h):
+        args.append(Item(name, value, _PARTITIONING_WHY[name]))
+        if name == 'irqaffinity':
+            # Host only: a guest's kernel threads follow its housekeeping
+            # vCPUs through isolcpus already.
+            args.append(Item('kthread_cpus', h,
+                             'where unbound kernel threads may run'))
     if intel:
         args += [
             Item('intel_pstate', 'disable',
@@ -161,6 +171,73 @@ def _kernel_args(hk, iso, intel):
     return tuple(args)
 
 
+def _optional_kernel_args(profile):
+    optional = []
+    if 'pdpe1gb' in _flags(profile):
+        optional += [
+            Item('default_hugepagesz', '1G', 'guest memory in 1 GiB pages '
+                 '(hw:mem_page_size=1GB)'),
+            Item('hugepagesz', '1G', 'the size the next hugepages= counts'),
+            Item('hugepages', '<N>', 'reserve N 1 GiB pages at boot, spread '
+                 'over the NUMA nodes: the guest memory this host offers'),
+        ]
+    else:
+        optional.append(Item(
+            'hugepages', '<N>', 'reserve N 2 MiB pages at boot for guests '
+            'with hw:mem_page_size; this CPU has no 1 GiB pages (pdpe1gb)'))
+    optional.append(Item('idle', 'poll', 'never idle at all: the lowest '
+                         'wake-up latency, at the cost of full power draw'))
+    return tuple(optional)
+
+
+def _kthread_priorities(max_vcpu_priority):
+    prio = rt_priority.kthread_priority_above(max_vcpu_priority)
+    kthreads = tuple(
+        Item('group.%s' % name, '0:f:%d:*:^\\[%s' % (prio, name),
+             'tuned [scheduler] rule: %s/N SCHED_FIFO %d, above every vCPU'
+             % (name, prio))
+        for name in ('ksoftirqd', 'ktimers', 'rcuc'))
+    return kthreads + (Item('rcutree.kthread_prio', str(prio),
+                            'the kernel argument that sets rcuc/N at boot'),)
+
+
+def _module_options(vendor):
+    modules = [Item('kvm.kvmclock_periodic_sync', '0',
+                    'no clock update of every vCPU each 300 s')]
+    if vendor == 'GenuineIntel':
+        modules.append(Item('kvm_intel.ple_gap', '0', 'no pause-loop exits: '
+                            'a pinned vCPU spinning in the guest keeps its '
+                            'CPU'))
+    elif vendor == 'AuthenticAMD':
+        modules.append(Item('kvm_amd.pause_filter_count', '0',
+                            'no pause-loop exits (AMD pause filter)'))
+    return tuple(modules)
+
+
+def _qemu_conf(profile):
+    cgroup = profile.cgroup
+    if model.known(cgroup) and cgroup.rt_group_sched is False:
+        return ()
+    return (Item('cgroup_controllers',
+                 '[ "devices", "memory", "blkio", "cpuset", "cpuacct" ]',
+                 'without the cpu controller, libvirt\'s per-vCPU '
+                 'cgroups do not get a zero RT budget '
+                 '(CONFIG_RT_GROUP_SCHED), so SCHED_FIFO is allowed'),)
+
+
+SYSCTLS = (
+    Item('kernel.sched_rt_runtime_us', '-1',
+         'no RT throttling: a busy SCHED_FIFO vCPU must not be '
+         'stopped 50 ms every second'),
+    Item('kernel.timer_migration', '0',
+         'timers stay on the CPU that armed them'),
+    Item('vm.stat_interval', '10',
+         'vmstat updates every 10 s, not every second, on each CPU'),
+    Item('kernel.nmi_watchdog', '0',
+         'no perf NMI on every CPU for the hard-lockup detector'),
+)
+
+
 def plan(profile, housekeeping_per_node=1,
          max_vcpu_priority=DEFAULT_MAX_VCPU_PRIORITY):
     """The partitioning and settings this host should have.
@@ -178,79 +255,22 @@ def plan(profile, housekeeping_per_node=1,
         raise PlanError(reason='%d housekeeping core(s) per node leave no '
                                'CPU to isolate' % housekeeping_per_node)
     vendor = _vendor(profile)
-    intel, amd = vendor == 'GenuineIntel', vendor == 'AuthenticAMD'
     h, i = cpuset.format(hk), cpuset.format(iso)
-
-    optional = []
-    if 'pdpe1gb' in _flags(profile):
-        optional += [
-            Item('default_hugepagesz', '1G', 'guest memory in 1 GiB pages '
-                 '(hw:mem_page_size=1GB)'),
-            Item('hugepagesz', '1G', 'the size the next hugepages= counts'),
-            Item('hugepages', '<N>', 'reserve N 1 GiB pages at boot, spread '
-                 'over the NUMA nodes: the guest memory this host offers'),
-        ]
-    else:
-        optional.append(Item(
-            'hugepages', '<N>', 'reserve N 2 MiB pages at boot for guests '
-            'with hw:mem_page_size; this CPU has no 1 GiB pages (pdpe1gb)'))
-    optional.append(Item('idle', 'poll', 'never idle at all: the lowest '
-                         'wake-up latency, at the cost of full power draw'))
-
-    prio = min(max_vcpu_priority + 1, 99)
-    kthreads = tuple(
-        Item('group.%s' % name, '0:f:%d:*:^\\[%s' % (prio, name),
-             'tuned [scheduler] rule: %s/N SCHED_FIFO %d, above every vCPU'
-             % (name, prio))
-        for name in ('ksoftirqd', 'ktimers', 'rcuc'))
-    kthreads += (Item('rcutree.kthread_prio', str(prio),
-                      'the kernel argument that sets rcuc/N at boot'),)
-
-    modules = [Item('kvm.kvmclock_periodic_sync', '0',
-                    'no clock update of every vCPU each 300 s')]
-    if intel:
-        modules.append(Item('kvm_intel.ple_gap', '0', 'no pause-loop exits: '
-                            'a pinned vCPU spinning in the guest keeps its '
-                            'CPU'))
-    elif amd:
-        modules.append(Item('kvm_amd.pause_filter_count', '0',
-                            'no pause-loop exits (AMD pause filter)'))
-
-    qemu = ()
-    cgroup = profile.cgroup
-    if (not host_profile.known(cgroup)
-            or cgroup.rt_group_sched is not False):
-        qemu = (Item('cgroup_controllers',
-                     '[ "devices", "memory", "blkio", "cpuset", "cpuacct" ]',
-                     'without the cpu controller, libvirt\'s per-vCPU '
-                     'cgroups do not get a zero RT budget '
-                     '(CONFIG_RT_GROUP_SCHED), so SCHED_FIFO is allowed'),)
-
     return HostPlan(
         housekeeping_cpus=hk,
         isolated_cpus=iso,
-        kernel_args=_kernel_args(hk, iso, intel),
-        optional_kernel_args=tuple(optional),
-        sysctls=(
-            Item('kernel.sched_rt_runtime_us', '-1',
-                 'no RT throttling: a busy SCHED_FIFO vCPU must not be '
-                 'stopped 50 ms every second'),
-            Item('kernel.timer_migration', '0',
-                 'timers stay on the CPU that armed them'),
-            Item('vm.stat_interval', '10',
-                 'vmstat updates every 10 s, not every second, on each CPU'),
-            Item('kernel.nmi_watchdog', '0',
-                 'no perf NMI on every CPU for the hard-lockup detector'),
-        ),
+        kernel_args=_kernel_args(hk, iso, vendor == 'GenuineIntel'),
+        optional_kernel_args=_optional_kernel_args(profile),
+        sysctls=SYSCTLS,
         tuned_profile='realtime-virtual-host',
         tuned_variables=(
             Item('isolated_cores', i, 'the CPUs tuned isolates: the '
                  'complement of the housekeeping cores'),
             Item('isolate_managed_irq', 'Y', 'adds managed_irq to isolcpus'),
         ),
-        kthread_priorities=kthreads,
-        module_options=tuple(modules),
-        qemu_conf=qemu,
+        kthread_priorities=_kthread_priorities(max_vcpu_priority),
+        module_options=_module_options(vendor),
+        qemu_conf=_qemu_conf(profile),
         nova_conf=(
             Item('cpu_dedicated_set', i, 'pinned, real-time vCPUs'),
             Item('cpu_shared_set', h, 'emulator threads and floating '
@@ -297,4 +317,3 @@ def render_text(p):
     for item in p.nova_conf:
         lines.append('  %s    # %s' % (item.render(' = '), item.why))
     return '\n'.join(lines) + '\n'
-

@@ -24,8 +24,14 @@ into an empty string.
 
 import errno
 import os
+import re
+import types
 
+from nova_rt import cpuset
 from nova_rt import exception
+
+CPU_DIR = 'sys/devices/system/cpu'
+NODE_DIR = 'sys/devices/system/node'
 
 
 class HostFileError(exception.NovaRTError):
@@ -44,19 +50,38 @@ class HostFileError(exception.NovaRTError):
 
 class HostFileMissing(HostFileError):
     """ENOENT or ENOTDIR: the kernel, a module or a driver does not provide
-    the file (or the tree being read does not record it)."""
+    the file (or the tree being read does not record it).
+    """
 
 
 class HostFileDenied(HostFileError):
     """EACCES or EPERM: the file exists but this process may not read it
-    (most of /dev/cpu/*/msr and /sys/kernel/debug need root)."""
+    (most of /dev/cpu/*/msr and /sys/kernel/debug need root).
+    """
 
 
 class HostFileInvalid(HostFileError):
     """The file was read but its content is not what the kernel writes."""
 
 
+# The largest file read whole. Every file nova-rt reads whole is a few KiB
+# at most (/proc/<pid>/stat, sysfs values, /proc/cmdline, qemu.conf);
+# a bigger one is not what the kernel writes, and reading it could stall
+# the compute service.
+MAX_FILE_BYTES = 1 << 20
+# find_line streams (/proc/cpuinfo is ~1.5 KiB a CPU): at most this much a
+# line and this much in all.
+MAX_LINE_BYTES = 64 << 10
+MAX_STREAM_BYTES = 16 << 20
+# A hex CPU bitmap of the kernel's NR_CPUS limit (8192 CPUs).
+MAX_MASK_DIGITS = 8192 // 4
+
+
 def _error(path, exc):
+    if isinstance(exc, ValueError):
+        # open() refuses a path with a NUL byte (from a damaged file
+        # whose content became part of a path, e.g. osrelease).
+        return HostFileInvalid(path, 'not a valid path (%s)' % exc)
     code = getattr(exc, 'errno', None)
     reason = '%s' % (exc.strerror or exc) if isinstance(exc, OSError) \
         else '%s' % exc
@@ -67,6 +92,41 @@ def _error(path, exc):
     return HostFileError(path, 'cannot read (%s)' % reason, code)
 
 
+# A decimal number as the kernel writes one: ASCII digits only (str.isdigit
+# also takes '²' and other digits int() refuses), short enough to convert
+# in constant time.
+_NUMBER = re.compile(r'[0-9]{1,18}')
+_INTEGER = re.compile(r'-?[0-9]{1,18}')
+
+
+def is_number(text):
+    """Is ``text`` a non-negative decimal the kernel could have written
+    (a pid, an IRQ, a CPU or node number)?
+    """
+    return _NUMBER.fullmatch(text) is not None
+
+
+def freeze(mapping):
+    """A read-only copy of ``mapping``, for the frozen profile."""
+    return types.MappingProxyType(dict(mapping))
+
+
+def read_cpulist(r, rel):
+    """The CPUs of a list-format file (``"0-3,8"``) read with ``r``.
+
+    :raises: HostFileError; HostFileInvalid when the content is not a list
+    """
+    text = r.read_line(rel)
+    # sysfs prints "(null)" for a cpumask that was never allocated, e.g.
+    # nohz_full on kernels booted without nohz_full= before 5.x.
+    if text == '(null)':
+        return frozenset()
+    try:
+        return cpuset.parse(text, '/' + rel)
+    except exception.InvalidCPUSet as e:
+        raise HostFileInvalid(rel, e.kwargs.get('reason', e))
+
+
 def parse_mask(text, path='mask'):
     """CPUs of a kernel hex bitmap ("ff,ffffffff"): 32-bit words, most
     significant first, as in /proc/irq/default_smp_affinity and
@@ -74,18 +134,29 @@ def parse_mask(text, path='mask'):
     ``nova_rt.cpuset.parse``; this is the other format the kernel prints.
     """
     digits = text.strip().replace(',', '')
-    try:
-        value = int(digits, 16)
-    except ValueError:
-        raise HostFileInvalid(path, '%r is not a hex CPU mask' % text)
+    if not _HEX.fullmatch(digits):
+        raise HostFileInvalid(path, '%r is not a hex CPU mask'
+                              % _shortened(text))
+    if len(digits.lstrip('0')) > MAX_MASK_DIGITS:
+        raise HostFileInvalid(path, 'a CPU mask of %d hex digits; at most '
+                              '%d' % (len(digits), MAX_MASK_DIGITS))
+    # One hex digit at a time, from the least significant: linear in the
+    # length of the mask.
     cpus = set()
-    cpu = 0
-    while value:
-        if value & 1:
-            cpus.add(cpu)
-        value >>= 1
-        cpu += 1
+    for position, digit in enumerate(reversed(digits)):
+        bits = int(digit, 16)
+        cpus.update(position * 4 + b for b in range(4) if bits >> b & 1)
     return frozenset(cpus)
+
+
+_HEX = re.compile(r'[0-9a-fA-F]+')
+
+
+def _shortened(text, keep=40):
+    """``text`` cut for a message: a damaged file may be huge."""
+    if len(text) <= keep:
+        return text
+    return '%s...(%d characters)' % (text[:keep], len(text))
 
 
 def format_mask(cpus):
@@ -100,6 +171,24 @@ def format_mask(cpus):
     words = [digits[i:i + 8] for i in range(0, width, 8)]
     words[0] = words[0].lstrip('0') or '0'
     return ','.join(words)
+
+
+def _find_line(f, wanted, rel):
+    """The first line of ``f`` starting with ``wanted``, or None; bounded
+    by MAX_LINE_BYTES a line and MAX_STREAM_BYTES in all.
+    """
+    total = 0
+    while total <= MAX_STREAM_BYTES:
+        raw = f.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return None
+        total += len(raw)
+        if len(raw) > MAX_LINE_BYTES:
+            raise HostFileInvalid(rel, 'a line longer than %d bytes'
+                                  % MAX_LINE_BYTES)
+        if raw.startswith(wanted):
+            return raw.decode('utf-8', 'replace').rstrip('\n')
+    raise HostFileInvalid(rel, 'larger than %d bytes' % MAX_STREAM_BYTES)
 
 
 class HostReader(object):
@@ -127,10 +216,13 @@ class HostReader(object):
         """The whole content of a file, as bytes."""
         try:
             with open(self.path(rel), 'rb') as f:
-                data = f.read()
-        except OSError as e:
+                data = f.read(MAX_FILE_BYTES + 1)
+        except (OSError, ValueError) as e:
             raise _error(rel, e)
         self._note(rel)
+        if len(data) > MAX_FILE_BYTES:
+            raise HostFileInvalid(rel, 'larger than %d bytes'
+                                  % MAX_FILE_BYTES)
         return data
 
     def read(self, rel):
@@ -148,10 +240,10 @@ class HostReader(object):
 
     def read_int(self, rel):
         line = self.read_line(rel)
-        try:
-            return int(line, 10)
-        except ValueError:
-            raise HostFileInvalid(rel, '%r is not an integer' % line)
+        if not _INTEGER.fullmatch(line):
+            raise HostFileInvalid(rel, '%r is not an integer'
+                                  % _shortened(line))
+        return int(line, 10)
 
     def find_line(self, rel, prefix):
         """The first line starting with ``prefix``, or None.
@@ -162,20 +254,17 @@ class HostReader(object):
         try:
             with open(self.path(rel), 'rb') as f:
                 self._note(rel)
-                wanted = prefix.encode()
-                for raw in f:
-                    if raw.startswith(wanted):
-                        return raw.decode('utf-8', 'replace').rstrip('\n')
-        except OSError as e:
+                return _find_line(f, prefix.encode(), rel)
+        except (OSError, ValueError) as e:
             raise _error(rel, e)
-        return None
 
     def read_at(self, rel, offset, size):
         """``size`` bytes at ``offset`` (the MSR driver's interface: the
-        file offset is the register number)."""
+        file offset is the register number).
+        """
         try:
             fd = os.open(self.path(rel), os.O_RDONLY)
-        except OSError as e:
+        except (OSError, ValueError) as e:
             raise _error(rel, e)
         try:
             data = os.pread(fd, size, offset)
@@ -196,7 +285,7 @@ class HostReader(object):
         """Names in a directory, sorted."""
         try:
             names = os.listdir(self.path(rel))
-        except OSError as e:
+        except (OSError, ValueError) as e:
             raise _error(rel, e)
         self._note(rel)
         return sorted(names)

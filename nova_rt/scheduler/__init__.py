@@ -22,9 +22,10 @@ while both objects are the very same ones.
 """
 
 import dataclasses
+import functools
 import typing as ty
 
-import nova.conf
+import cachetools
 from oslo_log import log as logging
 
 from nova_rt import conf as rt_conf
@@ -34,16 +35,16 @@ from nova_rt.host import facts as host_facts
 from nova_rt import request as rt_request
 
 LOG = logging.getLogger(__name__)
-CONF = nova.conf.CONF
-# oslo.config accepts the same options registered twice.
-rt_conf.register_opts(CONF)
 
 # Bounds of the two caches: far above any fleet, low enough to stay small.
 MAX_HOSTS = 65536
 MAX_FACT_VERSIONS = 4096
 
-_facts_by_version = {}
-_hosts = {}
+# (host, node) -> (stats, topology, HostView): reused while the scheduler
+# keeps the very same stats and topology objects.
+_hosts = cachetools.LRUCache(maxsize=MAX_HOSTS)
+# (host, node, stats version) already warned about.
+_logged = cachetools.LRUCache(maxsize=MAX_HOSTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,10 +67,17 @@ class HostView:
     error: ty.Optional[str] = None
 
 
+def clear_caches():
+    """Forget every parsed host (the tests and benchmarks start cold)."""
+    _hosts.clear()
+    _logged.clear()
+    _facts_of_version.cache_clear()
+
+
 def _image_properties(spec_obj):
     if 'image' in spec_obj and spec_obj.image is not None and \
             'properties' in spec_obj.image:
-        return spec_obj.image.properties
+        return rt_request.image_properties(spec_obj.image.properties)
     return {}
 
 
@@ -80,7 +88,7 @@ def ask(spec_obj):
         request = rt_request.build_request(
             flavor.vcpus, flavor.extra_specs or {},
             _image_properties(spec_obj),
-            rt_request.RequestPolicy.from_conf(CONF))
+            rt_request.RequestPolicy.from_conf(rt_conf.nova_conf()))
     except exception.InvalidRealtimeRequest as e:
         return Ask(None, e)
     guest_cells = None
@@ -93,20 +101,40 @@ def ask(spec_obj):
 
 
 def _facts(stats):
-    version = tuple(sorted((k, v) for k, v in stats.items()
-                           if k.startswith(host_facts.STAT_PREFIX)))
+    """(HostFacts or None, error or None) of a host's stats."""
+    return _facts_of_version(_version(stats))
+
+
+def _version(stats):
+    """The host's nova_rt_* stats, as a hashable whole."""
+    return tuple(sorted((str(k), str(v)) for k, v in stats.items()
+                        if str(k).startswith(host_facts.STAT_PREFIX)))
+
+
+@functools.lru_cache(maxsize=MAX_FACT_VERSIONS)
+def _facts_of_version(version):
     try:
-        return _facts_by_version[version]
-    except KeyError:
-        pass
-    try:
-        parsed = (host_facts.from_stats(dict(version)), None)
+        return host_facts.from_stats(dict(version)), None
     except host_facts.InvalidHostFacts as e:
-        parsed = (None, 'invalid host facts: %s' % e)
-    if len(_facts_by_version) >= MAX_FACT_VERSIONS:
-        _facts_by_version.clear()
-    _facts_by_version[version] = parsed
-    return parsed
+        return None, 'invalid host facts: %s' % e
+
+
+def _unreadable(host_state, error):
+    """Log a host whose facts cannot be used, once per host and stats
+    version: the scheduler asks about every host for every request.
+    """
+    stats = getattr(host_state, 'stats', None) or {}
+    try:
+        key = (host_state.host, host_state.nodename, _version(stats))
+    except Exception:
+        key = (id(host_state), None, None)
+    if key not in _logged:
+        _logged[key] = True
+        LOG.warning('nova-rt: %(host)s, %(node)s: real-time requests will '
+                    'not land here: %(error)s',
+                    {'host': getattr(host_state, 'host', '?'),
+                     'node': getattr(host_state, 'nodename', '?'),
+                     'error': exception.shortened(str(error), 300)})
 
 
 def host_view(host_state):
@@ -118,26 +146,23 @@ def host_view(host_state):
     if cached is not None and cached[0] is stats and cached[1] is topology:
         return cached[2]
     facts, error = _facts(stats)
+    if error is not None:
+        _unreadable(host_state, error)
     cap = None
     if facts is not None and facts.ready and topology:
         cap = fitting.capacity(facts, (
             (cell.id, cell.pcpuset, cell.pinned_cpus, cell.siblings)
             for cell in topology.cells))
     view = HostView(facts, cap, error)
-    if len(_hosts) >= MAX_HOSTS:
-        _hosts.clear()
     _hosts[key] = (stats, topology, view)
     return view
 
 
-def verdict(host_state, the_ask):
-    """HostState + Ask -> fitting.Verdict."""
-    if the_ask.error is not None:
-        return fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
+def _judge(host_state, the_ask):
     view = host_view(host_state)
     if view.error is not None and the_ask.request is not None:
         return fitting.Verdict(fitting.NOT_READY, view.error)
-    group = CONF.nova_rt
+    group = rt_conf.nova_conf().nova_rt
     return fitting.verdict(
         the_ask.request, view.facts, view.capacity,
         guest_cells=the_ask.guest_cells,
@@ -146,6 +171,31 @@ def verdict(host_state, the_ask):
         dedicate_hosts=group.dedicate_hosts)
 
 
+def verdict(host_state, the_ask):
+    """HostState + Ask -> fitting.Verdict; never raises into
+    nova-scheduler (an exception in a filter fails the whole request): a
+    host that cannot be judged is rejected for real-time requests and
+    neutral for the others.
+    """
+    if the_ask.error is not None:
+        return fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
+    try:
+        return _judge(host_state, the_ask)
+    except Exception as e:
+        _unreadable(host_state, '%s: %s' % (type(e).__name__, e))
+        if the_ask.request is None:
+            return fitting.PASS
+        return fitting.Verdict(fitting.NOT_READY,
+                               'host facts cannot be judged')
+
+
 def score(host_state, the_ask):
-    view = host_view(host_state)
-    return fitting.score(the_ask.request, view.facts, view.capacity)
+    """The weigher's raw value, or None (weighs as the emptiest host) when
+    it does not apply or the host cannot be judged.
+    """
+    try:
+        view = host_view(host_state)
+        return fitting.score(the_ask.request, view.facts, view.capacity)
+    except Exception as e:
+        _unreadable(host_state, '%s: %s' % (type(e).__name__, e))
+        return None

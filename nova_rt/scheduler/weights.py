@@ -24,6 +24,7 @@ metadata key ``realtime_weight_multiplier`` overrides it.
 from nova.scheduler import utils
 from nova.scheduler import weights
 
+from nova_rt import conf as rt_conf
 from nova_rt import scheduler
 
 
@@ -32,7 +33,7 @@ class RealtimeWeigher(weights.BaseHostWeigher):
     def weight_multiplier(self, host_state):
         return utils.get_weight_multiplier(
             host_state, 'realtime_weight_multiplier',
-            scheduler.CONF.nova_rt.realtime_weight_multiplier)
+            rt_conf.nova_conf().nova_rt.realtime_weight_multiplier)
 
     def weigh_objects(self, weighed_obj_list, weight_properties):
         """Parse the request once for all hosts."""

@@ -30,6 +30,7 @@ from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.libvirt import base
 from sqlalchemy import exc as sa_exc
 
+from nova_rt import conf as rt_conf
 from nova_rt import cpuset
 from nova_rt import request as rt_request
 from tests.host_trees import build
@@ -93,6 +94,8 @@ class RealtimeDriverTestBase(base.ServersTestBase):
     ADMIN_API = True
 
     def setUp(self):
+        # [nova_rt] on nova's CONF before self.flags(group='nova_rt').
+        rt_conf.nova_conf()
         self.defined = {}
         super().setUp()
         # Nova 34 still calls noload(), which SQLAlchemy 2.1 deprecates and
@@ -148,7 +151,8 @@ class RealtimeDriverTestBase(base.ServersTestBase):
 
     def pinning(self, server):
         """vCPU -> host CPU, and the reserved emulator CPUs, from Nova's
-        own record of the claim (independent of the XML)."""
+        own record of the claim (independent of the XML).
+        """
         topology = objects.InstanceNUMATopology.get_by_instance_uuid(
             nova_context.get_admin_context(), server['id'])
         pins, reserved = {}, set()
@@ -211,7 +215,7 @@ class RealtimeDriverTestBase(base.ServersTestBase):
 
 def element_dict(element):
     """An element as (tag, attributes, text, children) for whole-element
-    comparisons that read well in a failure."""
+    comparisons that read well in a failure.
+    """
     return (element.tag, dict(element.attrib), (element.text or '').strip(),
             [element_dict(child) for child in element])
-

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """``nova-rt fleet`` through openstacksdk against nova's and placement's
-real APIs, in process, with nova-rt's driver on fake-libvirt computes."""
+real APIs, in process, with nova-rt's driver on fake-libvirt computes.
+"""
 
 import argparse
 import io

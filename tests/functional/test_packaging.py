@@ -68,6 +68,13 @@ class WheelTest(testtools.TestCase):
                          ep['console_scripts']['nova-rt'])
         self.assertEqual('nova_rt.cmd.guest:main',
                          ep['console_scripts']['nova-rt-guest'])
+        # Every host check ships as a stevedore extension, named as the
+        # check it declares.
+        checks = ep['nova_rt.host_checks']
+        self.assertEqual(21, len(checks))
+        self.assertEqual('nova_rt.host.checks.power:check_tsc',
+                         checks['clock.tsc'])
+        self.assertIn('nova_rt/guest/bootloader.py', self.names)
 
     def test_config_generator_lists_every_option(self):
         proc = subprocess.run(

@@ -34,6 +34,7 @@ from nova.tests.functional.libvirt import base
 from nova.virt.libvirt import driver as libvirt_driver
 from sqlalchemy import exc as sa_exc
 
+from nova_rt import conf as rt_conf
 from nova_rt.host import facts as host_facts
 
 ISOLATED = frozenset(range(2, 12))
@@ -91,6 +92,8 @@ class RealtimeSchedulingTest(base.ServersTestBase):
         return self.start_service('scheduler')
 
     def setUp(self):
+        # [nova_rt] on nova's CONF before self.flags(group='nova_rt').
+        rt_conf.nova_conf()
         super().setUp()
         # nova 34 calls SQLAlchemy's noload(), deprecated in SQLAlchemy 2.1;
         # nova's WarningsFixture turns that into a 500 on some API paths.
@@ -195,4 +198,3 @@ class RealtimeSchedulingTest(base.ServersTestBase):
 def _patch(name, func):
     return fixtures.MockPatchObject(libvirt_driver.LibvirtDriver, name,
                                     func)
-

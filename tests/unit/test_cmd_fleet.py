@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """What ``nova-rt fleet`` does without a cloud; tests/functional/test_fleet.py
-runs it against nova's and placement's APIs."""
+runs it against nova's and placement's APIs.
+"""
 
 import contextlib
 import io

@@ -29,7 +29,12 @@ from unittest import mock
 import testtools
 
 from nova_rt.cmd import guest
+from nova_rt import guest as guest_pkg
+from nova_rt.guest import bootloader
+from nova_rt.guest import delivery as guest_delivery
+from nova_rt.guest import oem as guest_oem
 from nova_rt import guest_args
+from nova_rt import kernel_args
 from nova_rt import request as rt
 
 RT_ARGS = ('isolcpus=managed_irq,domain,1-3 nohz=on nohz_full=1-3 '
@@ -50,7 +55,7 @@ def raw_entry(strings, handle=0x2a, count=None):
     return head + b''.join(s + b'\0' for s in encoded) + b'\0'
 
 
-def oem(args=RT_ARGS, key=guest.KERNEL_ARGS_KEY):
+def oem(args=RT_ARGS, key=guest_delivery.KERNEL_ARGS_KEY):
     return ['%s=%s' % (guest_args.SYSTEMD_CMDLINE_EXTRA, args),
             'org.openstack.nova-rt.version=1',
             '%s=%s' % (key, args),
@@ -69,6 +74,20 @@ with open(os.path.join(here, 'calls'), 'a') as f:
 if os.path.exists(os.path.join(here, 'fail-' + name)):
     sys.stderr.write(name + ': simulated failure\\n')
     sys.exit(3)
+# fail-at: fail the Nth call of any tool (before it changes anything).
+counter = os.path.join(here, 'count')
+count = 1
+if os.path.exists(counter):
+    with open(counter) as f:
+        count = int(f.read()) + 1
+with open(counter, 'w') as f:
+    f.write(str(count))
+if os.path.exists(os.path.join(here, 'fail-at')):
+    with open(os.path.join(here, 'fail-at')) as f:
+        if int(f.read()) == count:
+            sys.stderr.write(name + ': simulated failure of call %%d\\n'
+                             %% count)
+            sys.exit(4)
 '''
 
 # grubby's own model: a list of kernels, each with its args.
@@ -85,9 +104,13 @@ if '--info' in opts:
         print('kernel="/boot/vmlinuz-%%d"' %% i)
         print('args="%%s"' %% args)
     sys.exit(0)
-assert opts.get('--update-kernel') == 'ALL', sys.argv
+target = opts.get('--update-kernel')
+assert target, sys.argv
 new = []
-for args in kernels:
+for i, args in enumerate(kernels):
+    if target not in ('ALL', '/boot/vmlinuz-%%d' %% i):
+        new.append(args)
+        continue
     tokens = args.split()
     if '--remove-args' in opts:
         gone = set(opts['--remove-args'].split())
@@ -115,6 +138,10 @@ class GuestBase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
+        self.fresh_root()
+
+    def fresh_root(self):
+        """A new, empty fake root and bin (a test may start over)."""
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.root = os.path.join(tmp.name, 'root')
@@ -157,7 +184,9 @@ class GuestBase(testtools.TestCase):
             for dirpath, _, names in os.walk(top):
                 for name in names:
                     path = os.path.join(dirpath, name)
-                    if path == os.path.join(self.bin, 'calls'):
+                    if path in (os.path.join(self.bin, 'calls'),
+                                os.path.join(self.bin, 'count'),
+                                os.path.join(self.bin, 'fail-at')):
                         continue
                     with open(path, 'rb') as f:
                         files[path] = f.read()
@@ -199,24 +228,25 @@ class ParseEntryTest(testtools.TestCase):
 
     def test_strings(self):
         self.assertEqual(('a=1', 'b'),
-                         guest.parse_oem_entry(raw_entry(['a=1', 'b']), 'x'))
+                         guest_oem.parse_oem_entry(raw_entry(['a=1', 'b']),
+                                                   'x'))
 
     def test_empty(self):
-        self.assertEqual((), guest.parse_oem_entry(raw_entry([]), 'x'))
+        self.assertEqual((), guest_oem.parse_oem_entry(raw_entry([]), 'x'))
 
     def test_longer_formatted_part(self):
         # A future SMBIOS could lengthen the formatted part: the strings
         # start at offset `length`, not at 5.
         raw = bytes([11, 7, 0, 0, 1, 0xff, 0xff]) + b'k=v\0\0'
-        self.assertEqual(('k=v',), guest.parse_oem_entry(raw, 'x'))
+        self.assertEqual(('k=v',), guest_oem.parse_oem_entry(raw, 'x'))
 
     def test_trailing_bytes_after_the_terminator(self):
         raw = raw_entry(['k=v']) + b'junk'
-        self.assertEqual(('k=v',), guest.parse_oem_entry(raw, 'x'))
+        self.assertEqual(('k=v',), guest_oem.parse_oem_entry(raw, 'x'))
 
     def assertRefused(self, raw, words):
-        e = self.assertRaises(guest.GuestError,
-                              guest.parse_oem_entry, raw, 'the-file')
+        e = self.assertRaises(guest_pkg.GuestError,
+                              guest_oem.parse_oem_entry, raw, 'the-file')
         self.assertIn('the-file', str(e))
         self.assertIn(words, str(e))
 
@@ -250,14 +280,15 @@ class ParseEntryTest(testtools.TestCase):
 
     def test_foreign_bytes_do_not_break_parsing(self):
         self.assertEqual(('k=\\xff',),
-                         guest.parse_oem_entry(raw_entry([b'k=\xff']), 'x'))
+                         guest_oem.parse_oem_entry(raw_entry([b'k=\xff']),
+                                                   'x'))
 
 
 class ParseArgsTest(testtools.TestCase):
 
     def test_product_arguments(self):
         self.assertEqual(tuple(RT_ARGS.split()),
-                         guest.parse_args(RT_ARGS, 'w'))
+                         guest_delivery.parse_args(RT_ARGS, 'w'))
 
     def test_hostile(self):
         for value in ('quiet"; rm -rf /', "a='b'", 'quiet\ninit=/bin/sh',
@@ -265,7 +296,8 @@ class ParseArgsTest(testtools.TestCase):
                       'a=`id`', 'a\tb', 'a=b\\', 'quiet\n', 'a=b;c',
                       'isolcpus=1 isolcpus=2', '', '   ',
                       'x' * (guest_args.MAX_TOTAL_LENGTH + 1)):
-            self.assertRaises(guest.GuestError, guest.parse_args, value, 'w')
+            self.assertRaises(guest_pkg.GuestError,
+                              guest_delivery.parse_args, value, 'w')
 
 
 class HostContractTest(GuestBase):
@@ -281,7 +313,8 @@ class HostContractTest(GuestBase):
         self.assertEqual(0, code, err)
         doc = json.loads(out)
         self.assertEqual(list(guest_args.derive(request)), doc['kernel_args'])
-        self.assertEqual(guest.KERNEL_ARGS_KEY, doc['kernel_args_key'])
+        self.assertEqual(guest_delivery.KERNEL_ARGS_KEY,
+                         doc['kernel_args_key'])
         self.assertEqual('2-7', doc['realtime_vcpus'])
         self.assertEqual('0-1', doc['housekeeping_vcpus'])
         self.assertEqual('1', doc['version'])
@@ -384,7 +417,7 @@ class RefusedTest(GuestBase):
                      'quiet -- init=/bin/sh', "quiet 'x'", 'quiet $(reboot)',
                      '--args=init=/bin/sh', 'quiet;reboot'):
             self.entries(oem(args))
-            self.assertRefused(guest.KERNEL_ARGS_KEY)
+            self.assertRefused(guest_delivery.KERNEL_ARGS_KEY)
 
     def test_hostile_systemd_fallback(self):
         self.entries(['%s=quiet "x"' % guest_args.SYSTEMD_CMDLINE_EXTRA])
@@ -406,8 +439,8 @@ class RefusedTest(GuestBase):
 
     def test_tampered_state_file(self):
         self.entries(oem())
-        self.write(guest.STATE_FILE, 'quiet "x"\n')
-        self.assertRefused(guest.STATE_FILE)
+        self.write(bootloader.STATE_FILE, 'quiet "x"\n')
+        self.assertRefused(bootloader.STATE_FILE)
 
 
 class NothingToApplyTest(GuestBase):
@@ -448,17 +481,19 @@ class GrubbyTest(GuestBase):
         self.assertEqual({'method': 'grubby', 'args': RT_ARGS.split(),
                           'changed': True, 'reboot_needed': True},
                          json.loads(out))
-        remove = ' '.join(sorted(set(guest_args.DERIVED_KEYS) | {
+        remove = ' '.join(sorted(set(kernel_args.DERIVED_KEYS) | {
             'skew_tick', 'tsc', 'nosoftlockup'}))
+        # One call: no moment with the keys removed but not yet added.
         self.assertEqual(
-            [['grubby', '--update-kernel=ALL', '--remove-args=' + remove],
-             ['grubby', '--update-kernel=ALL', '--args=' + RT_ARGS]],
+            [['grubby', '--update-kernel=ALL', '--remove-args=' + remove,
+              '--args=' + RT_ARGS]],
             self.calls())
         # The admin's isolcpus=5 is replaced, the rest kept.
         self.assertEqual(['root=/dev/vda1 ro quiet ' + RT_ARGS,
                           'root=/dev/vda1 ro single ' + RT_ARGS],
                          self.grubby_kernels())
-        self.assertEqual(RT_ARGS, self.read(guest.STATE_FILE).splitlines()[-1])
+        self.assertEqual(
+            RT_ARGS, self.read(bootloader.STATE_FILE).splitlines()[-1])
         self.assertNotIn('.nova-rt-tmp', str(os.listdir(
             self.path('etc/nova-rt'))))
 
@@ -517,7 +552,7 @@ class GrubbyTest(GuestBase):
         self.assertEqual(2, code)
         self.assertIn('grubby --info=ALL failed with exit code 3: '
                       'grubby: simulated failure', err)
-        self.assertFalse(self.exists(guest.STATE_FILE))
+        self.assertFalse(self.exists(bootloader.STATE_FILE))
 
     def test_no_kernels(self):
         self.grubby()
@@ -547,7 +582,7 @@ class GrubDTest(GuestBase):
         self.assertEqual(0, code, err)
         self.assertEqual('grub.d', json.loads(out)['method'])
         self.assertTrue(json.loads(out)['changed'])
-        text = self.read(guest.GRUB_D_FILE)
+        text = self.read(bootloader.GRUB_D_FILE)
         self.assertIn('\nGRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} %s"\n'
                       % RT_ARGS, text)
         self.assertEqual([['update-grub']], self.calls())
@@ -561,7 +596,7 @@ class GrubDTest(GuestBase):
             ['/bin/sh', '-c',
              '. "$1"; . "$2"; printf %s "$GRUB_CMDLINE_LINUX"',
              'sh', self.path('etc/default/grub'),
-             self.path(guest.GRUB_D_FILE)],
+             self.path(bootloader.GRUB_D_FILE)],
             capture_output=True, text=True, check=True).stdout
         self.assertEqual('console=ttyS0 isolcpus=9 ' + RT_ARGS, out)
 
@@ -574,8 +609,8 @@ class GrubDTest(GuestBase):
         self.entries(oem(RESIZED))
         code, out, _ = self.apply()
         self.assertTrue(json.loads(out)['changed'])
-        self.assertIn(RESIZED, self.read(guest.GRUB_D_FILE))
-        self.assertNotIn('1-3', self.read(guest.GRUB_D_FILE))
+        self.assertIn(RESIZED, self.read(bootloader.GRUB_D_FILE))
+        self.assertNotIn('1-3', self.read(bootloader.GRUB_D_FILE))
         self.assertEqual([['update-grub']] * 2, self.calls())
 
     def test_grub_mkconfig(self):
@@ -597,24 +632,24 @@ class GrubDTest(GuestBase):
         code, _, err = self.apply()
         self.assertEqual(2, code)
         self.assertIn('update-grub, grub-mkconfig, grub2-mkconfig', err)
-        self.assertFalse(self.exists(guest.GRUB_D_FILE))
+        self.assertFalse(self.exists(bootloader.GRUB_D_FILE))
 
     def test_failure_puts_the_file_back(self):
         self.assertEqual(0, self.apply()[0])
-        before = self.read(guest.GRUB_D_FILE)
+        before = self.read(bootloader.GRUB_D_FILE)
         self.fail('update-grub')
         self.entries(oem(RESIZED))
         code, _, err = self.apply()
         self.assertEqual(2, code)
         self.assertIn('update-grub failed with exit code 3', err)
-        self.assertEqual(before, self.read(guest.GRUB_D_FILE))
-        self.assertIn(RT_ARGS, self.read(guest.STATE_FILE))
+        self.assertEqual(before, self.read(bootloader.GRUB_D_FILE))
+        self.assertIn(RT_ARGS, self.read(bootloader.STATE_FILE))
 
     def test_failure_first_time_leaves_no_file(self):
         self.fail('update-grub')
         self.assertEqual(2, self.apply()[0])
-        self.assertFalse(self.exists(guest.GRUB_D_FILE))
-        self.assertFalse(self.exists(guest.STATE_FILE))
+        self.assertFalse(self.exists(bootloader.GRUB_D_FILE))
+        self.assertFalse(self.exists(bootloader.STATE_FILE))
         os.unlink(os.path.join(self.bin, 'fail-update-grub'))
         code, out, _ = self.apply()  # the next run retries
         self.assertTrue(json.loads(out)['changed'])
@@ -647,21 +682,21 @@ class KernelInstallTest(GuestBase):
         self.assertEqual(0, code, err)
         self.assertEqual('kernel-install', json.loads(out)['method'])
         self.assertEqual('root=/dev/vda1 ro quiet %s\n' % RT_ARGS,
-                         self.read(guest.KERNEL_CMDLINE))
+                         self.read(bootloader.KERNEL_CMDLINE))
         self.assertEqual(
             [['kernel-install', 'add', RELEASE,
               self.path('usr/lib/modules/%s/vmlinuz' % RELEASE)]],
             self.calls())
 
     def test_rewrites_only_the_managed_keys(self):
-        self.write(guest.KERNEL_CMDLINE,
+        self.write(bootloader.KERNEL_CMDLINE,
                    'root=UUID=1 rw isolcpus=4 acpi_osi="Windows 2020" '
                    'nosoftlockup\n')
         self.entries(oem(RT_ARGS + ' idle=poll'))
         self.assertEqual(0, self.apply()[0])
         self.assertEqual(
             'root=UUID=1 rw acpi_osi="Windows 2020" %s idle=poll\n' % RT_ARGS,
-            self.read(guest.KERNEL_CMDLINE))
+            self.read(bootloader.KERNEL_CMDLINE))
         before = self.snapshot()
         self.assertFalse(json.loads(self.apply()[1])['changed'])
         self.assertEqual(before, self.snapshot())
@@ -669,7 +704,7 @@ class KernelInstallTest(GuestBase):
         self.assertTrue(json.loads(self.apply()[1])['changed'])
         self.assertEqual(
             'root=UUID=1 rw acpi_osi="Windows 2020" %s\n' % RESIZED,
-            self.read(guest.KERNEL_CMDLINE))
+            self.read(bootloader.KERNEL_CMDLINE))
         self.assertEqual(2, len(self.calls()))
 
     def test_failure_puts_the_file_back(self):
@@ -677,7 +712,7 @@ class KernelInstallTest(GuestBase):
         code, _, err = self.apply()
         self.assertEqual(2, code)
         self.assertIn('kernel-install add failed with exit code 3', err)
-        self.assertFalse(self.exists(guest.KERNEL_CMDLINE))
+        self.assertFalse(self.exists(bootloader.KERNEL_CMDLINE))
 
     def test_no_kernel_image(self):
         os.unlink(self.path('usr/lib/modules/%s/vmlinuz' % RELEASE))
@@ -696,12 +731,13 @@ class RebootNeededTest(testtools.TestCase):
 
     def test_compare(self):
         wanted = ('nohz_full=1-3', 'nosoftlockup')
-        self.assertFalse(guest.reboot_needed(
+        self.assertFalse(bootloader.reboot_needed(
             wanted, ['ro', 'nosoftlockup', 'nohz_full=1-3']))
-        self.assertTrue(guest.reboot_needed(wanted, ['ro', 'nosoftlockup']))
-        self.assertTrue(guest.reboot_needed(
+        self.assertTrue(
+            bootloader.reboot_needed(wanted, ['ro', 'nosoftlockup']))
+        self.assertTrue(bootloader.reboot_needed(
             wanted, ['nohz_full=2-3', 'nosoftlockup']))
-        self.assertTrue(guest.reboot_needed(
+        self.assertTrue(bootloader.reboot_needed(
             wanted, ['nohz_full=2-3', 'nohz_full=1-3', 'nosoftlockup']))
 
 
@@ -717,7 +753,8 @@ class UsageTest(GuestBase):
 
     def test_unexpected_error_is_one_line(self):
         self.entries(oem())
-        with mock.patch.object(guest, 'apply', side_effect=ValueError('x')):
+        with mock.patch.object(bootloader, 'apply',
+                               side_effect=ValueError('x')):
             code, _, err = run('apply', '--root', self.root)
         self.assertEqual(2, code)
         self.assertEqual('nova-rt-guest: internal error: ValueError: x\n', err)

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """RealtimeFilter and RealtimeWeigher against real Nova HostState and
-NUMATopology objects."""
+NUMATopology objects.
+"""
 
 import random
 from unittest import mock
@@ -21,22 +22,24 @@ from nova.scheduler.filters import numa_topology_filter
 from nova.scheduler import weights as nova_weights
 import testtools
 
-from benchmarks import scheduler as bench
+from nova_rt import conf as rt_conf
 from nova_rt import fitting
 from nova_rt.host import facts as host_facts
 from nova_rt import request as rt_request
 from nova_rt import scheduler
 from nova_rt.scheduler import filters as rt_filters
 from nova_rt.scheduler import weights as rt_weights
+from tests import scheduler_fakes as fakes
 
-CONF = scheduler.CONF
+CONF = rt_conf.nova_conf()
 
 
 def host(name='h1', cells=2, cores=6, threads=1, housekeeping=1,
          pinned=(), **facts_kw):
     """A HostState: cells x cores x threads, ``housekeeping`` cores per cell
-    not isolated, the CPUs in ``pinned`` already pinned."""
-    state = bench.host_state(name, cells, cores, threads, housekeeping)
+    not isolated, the CPUs in ``pinned`` already pinned.
+    """
+    state = fakes.host_state(name, cells, cores, threads, housekeeping)
     if facts_kw or pinned:
         facts = host_facts.from_stats(state.stats)
         values = dict(ready=facts.ready, kernel=facts.kernel,
@@ -54,7 +57,7 @@ def host(name='h1', cells=2, cores=6, threads=1, housekeeping=1,
 
 
 def spec(vcpus=4, emulator=False, nodes=1, **extra):
-    s = bench.flavor_spec(vcpus, emulator, nodes)
+    s = fakes.flavor_spec(vcpus, emulator, nodes)
     if extra:
         s.flavor.extra_specs.update(
             {k.replace('__', ':'): v for k, v in extra.items()})
@@ -62,7 +65,7 @@ def spec(vcpus=4, emulator=False, nodes=1, **extra):
 
 
 def plain_spec(vcpus=2):
-    s = bench.flavor_spec(vcpus)
+    s = fakes.flavor_spec(vcpus)
     s.flavor.extra_specs = {}
     s.numa_topology = None
     return s
@@ -72,8 +75,7 @@ class Base(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        scheduler._hosts.clear()
-        scheduler._facts_by_version.clear()
+        scheduler.clear_caches()
         self.filter = rt_filters.RealtimeFilter()
 
     def flags(self, **kw):
@@ -213,17 +215,18 @@ class FilterRulesTest(Base):
 
 class FilterAgreesWithNovaTest(Base):
     """The check is necessary: never rejects what NUMATopologyFilter takes,
-    and on these shapes, exact."""
+    and on these shapes, exact.
+    """
 
     def test_random_hosts_and_flavors(self):
         rng = random.Random(3)
         numa = numa_topology_filter.NUMATopologyFilter()
-        hosts = bench.cost_fleet(60, seed=5)
-        for _ in range(25):
+        hosts = fakes.cost_fleet(30, seed=5)
+        for _ in range(15):
             s = spec(rng.choice((2, 4, 6, 8)), rng.random() < 0.5,
                      rng.choice((1, 1, 2)))
             ours = set(h.host for h in self.filter.filter_all(hosts, s))
-            bench.fresh_candidates(hosts)
+            fakes.fresh_candidates(hosts)
             novas = set(h.host for h in numa.filter_all(hosts, s))
             self.assertLessEqual(novas, ours)
             self.assertEqual(novas, ours)
@@ -321,20 +324,3 @@ class WeigherTest(Base):
         w = rt_weights.RealtimeWeigher()
         self.assertEqual(-10.0, w._weigh_object(host(), spec()))
         self.assertEqual(0.0, w._weigh_object(host(), plain_spec()))
-
-
-class PackingSmokeTest(Base):
-    """The benchmark's machinery, at a small size and untimed."""
-
-    def test_packing_runs(self):
-        (n_base, base), [(n_rt, share)] = bench.packing(hosts=6, seed=2,
-                                                        limit=40)
-        self.assertGreater(n_base, 0)
-        self.assertGreater(n_rt, 0)
-        self.assertTrue(0.0 < base <= 1.0)
-        self.assertTrue(0.0 < share <= 1.0)
-        self.assertEqual(10.0, CONF.nova_rt.realtime_weight_multiplier)
-
-    def test_cost_runs(self):
-        cold, warm, numa, n_rt, n_numa = bench.cost(30, repeat=1)
-        self.assertGreaterEqual(n_rt, n_numa)

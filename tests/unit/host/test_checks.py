@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Each check reaches each of its statuses on purpose, and readiness
-follows the documented rule."""
+follows the documented rule.
+"""
 
 import dataclasses
 import os
@@ -18,12 +19,12 @@ import os
 import testscenarios
 
 from nova_rt.host import checks
-from nova_rt.host import profile as host_profile
+from nova_rt.host import model as host_model
 from tests.unit.host import base
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
-U = host_profile.Unknown('unreadable on purpose')
+U = host_model.Unknown('unreadable on purpose')
 
 
 def rep(**changes):
@@ -36,7 +37,7 @@ def cgroup(**changes):
 
 
 def cmdline(raw):
-    return rep(cmdline=host_profile.Cmdline.parse(raw))
+    return rep(cmdline=host_model.Cmdline.parse(raw))
 
 
 def no_smt(p):
@@ -159,7 +160,7 @@ CASES = [
     ('mm.hugepages', 'unknown', 'tuned-dual-socket', rep(hugepages=U), {}),
     ('smi.count', 'pass', 'tuned-dual-socket', None, {}),
     ('smi.count', 'fail', 'tuned-dual-socket',
-     rep(smi=host_profile.SmiSample(cpu=0, count=3, interval=0.25)), {}),
+     rep(smi=host_model.SmiSample(cpu=0, count=3, interval=0.25)), {}),
     ('smi.count', 'unknown', 'stock', None, {}),
     ('cat.resctrl', 'pass', 'tuned-dual-socket', None, {}),
     ('cat.resctrl', 'warn', 'half-tuned', None, {}),
@@ -208,16 +209,16 @@ class TestCoverage(base.TestCase):
                    'sched.rt_runtime cgroup.rt_runtime kthread.priority '
                    'clock.tsc cpufreq.governor cpuidle.cstates mm.thp mm.swap '
                    'mm.hugepages smt.siblings smi.count cat.resctrl').split()
-        self.assertEqual(set(), set(product) - set(checks.CHECK_NAMES))
-        self.assertEqual(len(checks.CHECK_NAMES),
-                         len(set(checks.CHECK_NAMES)))
+        self.assertEqual(set(), set(product) - set(checks.check_names()))
+        self.assertEqual(len(checks.check_names()),
+                         len(set(checks.check_names())))
 
     def test_the_docs_list_every_check(self):
         path = os.path.join(os.path.dirname(__file__), '..', '..', '..',
                             'doc', 'source', 'host-checks.rst')
         with open(path) as f:
             doc = f.read()
-        for check in checks.CHECKS:
+        for check in checks.load():
             self.assertIn('   * - ``%s``' % check.name, doc)
             self.assertIn('yes' if check.critical else 'no',
                           doc.split('* - ``%s``' % check.name, 1)[1].split(
@@ -228,7 +229,7 @@ class TestCoverage(base.TestCase):
         for check, status, _, _, _ in CASES:
             reached.setdefault(check, set()).add(status)
         self.assertEqual(REACHABLE, reached)
-        self.assertEqual(set(checks.CHECK_NAMES), set(REACHABLE))
+        self.assertEqual(set(checks.check_names()), set(REACHABLE))
 
 
 class TestReadiness(base.TestCase):
@@ -248,19 +249,31 @@ class TestReadiness(base.TestCase):
 
     def test_a_non_critical_failure_does_not_block(self):
         p = dataclasses.replace(base.profile('tuned-dual-socket'),
-                                smi=host_profile.SmiSample(0, 9, 0.25))
+                                smi=host_model.SmiSample(0, 9, 0.25))
         report = base.audit('tuned-dual-socket', p)
         self.assertStatus(report, 'smi.count', checks.FAIL)
         self.assertTrue(report.ready)
 
     def test_unknown_isolation_is_not_ready(self):
         p = dataclasses.replace(base.profile('tuned-dual-socket'),
-                                rcu_nocbs_cpus=host_profile.Unknown('x'))
+                                rcu_nocbs_cpus=host_model.Unknown('x'))
         self.assertFalse(base.audit('tuned-dual-socket', p).ready)
 
-    def test_unknown_critical_check_other_than_isolation_does_not_block(self):
+    def test_a_critical_check_that_cannot_judge_blocks(self):
+        # Fail closed: unreadable RT budget evidence is not "ready".
+        for field in ('cgroup', 'sched_rt_runtime_us', 'clocksource',
+                      'kthreads'):
+            p = dataclasses.replace(base.profile('tuned-dual-socket'),
+                                    **{field: host_model.Unknown('x')})
+            report = base.audit('tuned-dual-socket', p)
+            self.assertFalse(report.ready, field)
+            self.assertTrue(all(f.status == checks.UNKNOWN
+                                for f in report.blocking), field)
+
+    def test_a_warning_check_may_stay_unknown(self):
         p = dataclasses.replace(base.profile('tuned-dual-socket'),
-                                cgroup=host_profile.Unknown('x'))
+                                smi=host_model.Unknown('no msr module'),
+                                governors=host_model.Unknown('no cpufreq'))
         self.assertTrue(base.audit('tuned-dual-socket', p).ready)
 
     def test_no_dedicated_set_uses_the_isolated_set(self):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from nova_rt import exception
 from nova_rt.host import facts
-from nova_rt.host import profile as host_profile
+from nova_rt.host import model as host_model
 from tests.unit.host import base
 
 
@@ -33,7 +33,7 @@ class TestFacts(base.TestCase):
         # stock: nothing isolated, so nothing bound there
         self.assertIsNone(facts.kthread_prio(base.profile('stock')))
         p = dataclasses.replace(base.profile('big-256'),
-                                kthreads=host_profile.Unknown('x'))
+                                kthreads=host_model.Unknown('x'))
         self.assertIsNone(facts.kthread_prio(p))
 
     def test_latency_certificate(self):

@@ -10,14 +10,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The host plan: housekeeping = first core of each node, and what
-follows from it."""
+follows from it.
+"""
 
 import dataclasses
 import json
 
 from nova_rt import cpuset
+from nova_rt.host import model as host_model
 from nova_rt.host import plan as host_plan
-from nova_rt.host import profile as host_profile
 from tests.host_trees import build
 from tests.unit.host import base
 
@@ -89,7 +90,7 @@ class TestPlan(base.TestCase):
 
     def test_unknown_siblings_mean_one_cpu_cores(self):
         p = dataclasses.replace(base.profile('stock'),
-                                smt_siblings=host_profile.Unknown('x'))
+                                smt_siblings=host_model.Unknown('x'))
         self.assertEqual(frozenset({0}), host_plan.plan(p).housekeeping_cpus)
 
     def test_renderings(self):

@@ -10,17 +10,20 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Reading: kernel quirks, one at a time, on small variants of the
-recorded trees."""
+recorded trees.
+"""
 
 import os
 import struct
 
+from nova_rt.host import model as host_model
 from nova_rt.host import profile as host_profile
 from nova_rt.host import reader as host_reader
+from nova_rt.host import scheduling as host_scheduling
 from tests.host_trees import build
 from tests.unit.host import base
 
-Cmdline = host_profile.Cmdline
+Cmdline = host_model.Cmdline
 
 
 def write(root, rel, text):
@@ -58,22 +61,22 @@ class TestKthreadStat(base.TestCase):
         return ' '.join(fields)
 
     def test_fields_40_and_41(self):
-        t = host_profile._parse_kthread_stat('42', self._stat('rcuc/7'))
+        t = host_scheduling.parse_kthread_stat('42', self._stat('rcuc/7'))
         self.assertEqual(('rcuc', 7, 1, 5), (t.kind, t.cpu, t.policy,
                                              t.priority))
 
     def test_comm_with_spaces_and_parentheses(self):
         stat = self._stat('ksoftirqd/3) S 2 (x')
-        self.assertIsNone(host_profile._parse_kthread_stat('42', stat))
-        self.assertIsNone(host_profile._parse_kthread_stat(
+        self.assertIsNone(host_scheduling.parse_kthread_stat('42', stat))
+        self.assertIsNone(host_scheduling.parse_kthread_stat(
             '42', self._stat('tmux: server')))
 
     def test_user_process_named_like_a_kthread(self):
-        self.assertIsNone(host_profile._parse_kthread_stat(
+        self.assertIsNone(host_scheduling.parse_kthread_stat(
             '42', self._stat('ksoftirqd/3', ppid=1)))
 
     def test_truncated_stat(self):
-        self.assertIsNone(host_profile._parse_kthread_stat(
+        self.assertIsNone(host_scheduling.parse_kthread_stat(
             '42', '42 (ksoftirqd/3) S 2 0'))
 
     def test_scan_without_proc_children(self):
@@ -116,7 +119,7 @@ class TestKernel(base.TestCase):
         root, _ = base.variant('stock')
         os.unlink(os.path.join(root, 'proc/version'))
         p = host_profile.read_profile(root)
-        self.assertFalse(host_profile.known(p.kernel_evidence))
+        self.assertFalse(host_model.known(p.kernel_evidence))
         self.assertIn('/proc/version', p.kernel_evidence.reason)
 
 
@@ -153,7 +156,7 @@ class TestIsolation(base.TestCase):
     def test_bad_cpu_list_is_unknown(self):
         root, _ = base.variant('stock', cmdline='ro rcu_nocbs=1-3:1/2')
         p = host_profile.read_profile(root)
-        self.assertFalse(host_profile.known(p.rcu_nocbs_cpus))
+        self.assertFalse(host_model.known(p.rcu_nocbs_cpus))
         self.assertIn('rcu_nocbs=', p.rcu_nocbs_cpus.reason)
 
 
@@ -207,7 +210,7 @@ class TestCgroup(base.TestCase):
             root).cgroup.rt_group_sched)
         os.unlink(os.path.join(root, 'boot/config-6.8.0-45-generic'))
         cg = host_profile.read_profile(root).cgroup
-        self.assertFalse(host_profile.known(cg.rt_group_sched))
+        self.assertFalse(host_model.known(cg.rt_group_sched))
 
 
 class TestSmi(base.TestCase):
@@ -263,5 +266,5 @@ class TestUnreadable(base.TestCase):
                       'governors', 'thp', 'swaps', 'cat', 'smi',
                       'smt_siblings', 'clocksource', 'kvm_params'):
             value = getattr(p, field)
-            self.assertFalse(host_profile.known(value), field)
+            self.assertFalse(host_model.known(value), field)
             self.assertTrue(value.reason, field)

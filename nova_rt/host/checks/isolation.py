@@ -1,0 +1,224 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""CPU isolation checks: the dedicated CPUs, isolcpus, nohz_full,
+rcu_nocbs, SMT siblings, interrupts and unbound workqueues.
+"""
+
+import dataclasses
+
+from nova_rt import cpuset
+from nova_rt.host import checks
+from nova_rt.host import model
+from nova_rt.host import reader as host_reader
+
+PASS, WARN, FAIL, UNKNOWN = checks.PASS, checks.WARN, checks.FAIL, \
+    checks.UNKNOWN
+Result = checks.Result
+known = model.known
+fmt = cpuset.format
+_few = checks.few
+_no_dedicated = checks.no_dedicated
+
+
+@checks.check(
+    'nova.cpu_dedicated_set', critical=True, order=20,
+    expected=(
+        '[compute] cpu_dedicated_set set, online, apart from '
+        'cpu_shared_set'),
+    remediation=(
+        'set [compute] cpu_dedicated_set and cpu_shared_set in nova.conf '
+        '(nova-rt host plan)'))
+def check_dedicated_set(ctx):
+    p = ctx.profile
+    if not ctx.configured:
+        suggested = ctx.suggested_isolated()
+        return Result(
+            WARN, '[compute] cpu_dedicated_set not set: the isolated CPUs '
+            '(%s) are judged as if dedicated' % (fmt(ctx.dedicated) or 'none'),
+            remediation='[compute] cpu_dedicated_set = %s, cpu_shared_set = '
+            '%s in nova.conf (nova-rt host plan)'
+            % (fmt(suggested) or '<isolated CPUs>',
+               fmt(p.online_cpus - suggested) or '<housekeeping CPUs>'))
+    if not ctx.dedicated:
+        return Result(FAIL, '[compute] cpu_dedicated_set is empty')
+    overlap = ctx.dedicated & ctx.shared
+    if overlap:
+        return Result(FAIL, 'CPUs %s are in both cpu_dedicated_set and '
+                      'cpu_shared_set' % fmt(overlap),
+                      remediation='remove %s from cpu_shared_set'
+                      % fmt(overlap))
+    offline = ctx.dedicated - p.online_cpus if p.online_cpus else set()
+    if offline:
+        return Result(FAIL, 'CPUs %s of cpu_dedicated_set are not online'
+                      % fmt(offline),
+                      remediation='remove %s from cpu_dedicated_set or bring '
+                      'them online' % fmt(offline))
+    return Result(PASS, 'cpu_dedicated_set = %s, cpu_shared_set = %s'
+                  % (fmt(ctx.dedicated), fmt(ctx.shared) or 'unset'))
+
+
+def _coverage(ctx, cpus, arg):
+    """Every dedicated CPU in ``cpus`` (a profile set)?"""
+    if not known(cpus):
+        return Result(UNKNOWN, str(cpus))
+    target = ctx.dedicated
+    want = ctx.suggested_isolated()
+    remedy = '%s=%s on the kernel command line' % (arg, fmt(want | cpus)
+                                                   if want else '<CPUs>')
+    if not target:
+        return Result(FAIL, 'no dedicated or isolated CPUs (%s: %s)'
+                      % (arg, fmt(cpus) or 'none'), remediation=remedy)
+    missing = target - cpus
+    if missing:
+        return Result(FAIL, 'dedicated CPUs %s are not in %s (%s)'
+                      % (fmt(missing), arg, fmt(cpus) or 'empty'),
+                      remediation=remedy)
+    return Result(PASS, 'every dedicated CPU is in %s (%s)'
+                  % (arg, fmt(cpus)))
+
+
+@checks.check(
+    'cpu.isolated', critical=True, order=30,
+    expected=(
+        'every dedicated CPU in the isolcpus domain set, '
+        'some CPU left for housekeeping'))
+def check_isolated(ctx):
+    p = ctx.profile
+    result = _coverage(ctx, p.isolated_cpus, 'isolcpus')
+    if result.status == UNKNOWN:
+        return result
+    want = ctx.suggested_isolated()
+    remedy = 'isolcpus=managed_irq,domain,%s on the kernel command line' % (
+        fmt(want | p.isolated_cpus) if want else '<CPUs>')
+    observed = result.observed + ' [from %s]' % p.isolated_evidence
+    if p.isolcpus_flags and 'domain' not in p.isolcpus_flags:
+        # isolcpus=managed_irq,2-7 isolates nothing from the scheduler:
+        # with flags, only the flags given apply.
+        observed += '; isolcpus= has flags (%s) without "domain"' % ','.join(
+            sorted(p.isolcpus_flags))
+    if result.status == PASS and p.online_cpus and \
+            p.online_cpus <= p.isolated_cpus:
+        return Result(FAIL, 'every online CPU is isolated: no housekeeping '
+                      'CPU is left', remediation='leave one core per NUMA '
+                      'node out of isolcpus= (nova-rt host plan)')
+    return Result(result.status, observed, remediation=remedy)
+
+
+@checks.check(
+    'cpu.nohz_full', critical=True, order=40,
+    expected='every dedicated CPU in nohz_full')
+def check_nohz_full(ctx):
+    result = _coverage(ctx, ctx.profile.nohz_full_cpus, 'nohz_full')
+    if result.status == FAIL:
+        return dataclasses.replace(result, remediation=result.remediation
+                                   + ' (with nohz=on)')
+    return result
+
+
+@checks.check(
+    'cpu.rcu_nocbs', critical=True, order=50,
+    expected='every dedicated CPU in rcu_nocbs (nohz_full CPUs count)')
+def check_rcu_nocbs(ctx):
+    return _coverage(ctx, ctx.profile.rcu_nocbs_cpus, 'rcu_nocbs')
+
+
+def _sibling_conflicts(ctx):
+    """(dedicated CPU -> its sibling in cpu_shared_set, dedicated CPU ->
+    its sibling that is neither dedicated nor isolated).
+    """
+    p = ctx.profile
+    isolated = p.isolated_cpus if known(p.isolated_cpus) else frozenset()
+    in_shared, busy = {}, {}
+    for cpu in sorted(ctx.dedicated):
+        for sib in p.siblings_of(cpu) - {cpu}:
+            if sib in ctx.shared:
+                in_shared[cpu] = sib
+            elif sib not in ctx.dedicated and sib not in isolated:
+                busy[cpu] = sib
+    return in_shared, busy
+
+
+@checks.check(
+    'smt.siblings', critical=True, order=60,
+    expected=(
+        'SMT siblings of dedicated CPUs dedicated or isolated, never in '
+        'cpu_shared_set'))
+def check_smt(ctx):
+    p = ctx.profile
+    if not known(p.smt_siblings):
+        return Result(UNKNOWN, str(p.smt_siblings))
+    if not ctx.dedicated:
+        return _no_dedicated()
+    if all(len(g) == 1 for g in p.smt_siblings):
+        return Result(PASS, 'no SMT siblings online')
+    in_shared, busy = _sibling_conflicts(ctx)
+    if in_shared:
+        return Result(FAIL, 'siblings of dedicated CPUs are in '
+                      'cpu_shared_set: %s' % _few(
+                          '%d~%d' % kv for kv in in_shared.items()),
+                      remediation='dedicate whole cores: move %s out of '
+                      'cpu_shared_set (into cpu_dedicated_set), or boot with '
+                      'nosmt' % fmt(in_shared.values()))
+    if busy:
+        return Result(WARN, 'siblings of dedicated CPUs run host work: %s'
+                      % _few('%d~%d' % kv for kv in busy.items()),
+                      remediation='isolate %s too, or add them to '
+                      'cpu_dedicated_set' % fmt(busy.values()))
+    return Result(PASS, 'every dedicated CPU\'s SMT siblings are dedicated '
+                  'or isolated')
+
+
+@checks.check(
+    'irq.affinity', critical=False, order=70,
+    expected='no device IRQ allowed on a dedicated CPU')
+def check_irq_affinity(ctx):
+    p = ctx.profile
+    if not known(p.irq_affinity):
+        return Result(UNKNOWN, str(p.irq_affinity))
+    if not ctx.dedicated:
+        return _no_dedicated()
+    # IRQ 0 is the legacy PIT timer: the kernel refuses to move it and it
+    # stops firing once the local APIC timers run.
+    offenders = [(irq, cpus) for irq, cpus in sorted(p.irq_affinity.items())
+                 if irq != 0 and cpus & ctx.dedicated]
+    if offenders:
+        hk = fmt(ctx.housekeeping) or '<housekeeping CPUs>'
+        return Result(
+            FAIL, '%d IRQs may fire on dedicated CPUs: %s' % (
+                len(offenders),
+                _few('%d (%s)' % (irq, fmt(cpus)) for irq, cpus in offenders)),
+            remediation='irqaffinity=%s on the kernel command line, and '
+            'IRQBALANCE_BANNED_CPULIST=%s for irqbalance (tuned\'s '
+            'realtime-virtual-host profile does both)'
+            % (hk, fmt(ctx.dedicated)))
+    return Result(PASS, '%d IRQs, none on dedicated CPUs'
+                  % len(p.irq_affinity))
+
+
+@checks.check(
+    'workqueue.cpumask', critical=False, order=80,
+    expected='unbound workqueues on housekeeping CPUs only')
+def check_workqueue(ctx):
+    p = ctx.profile
+    if not known(p.workqueue_cpus):
+        return Result(UNKNOWN, str(p.workqueue_cpus))
+    if not ctx.dedicated:
+        return _no_dedicated()
+    overlap = p.workqueue_cpus & ctx.dedicated
+    if overlap:
+        return Result(
+            WARN, 'unbound workqueues may run on dedicated CPUs %s'
+            % fmt(overlap),
+            remediation='echo %s > /sys/devices/virtual/workqueue/cpumask '
+            '(tuned does it from isolated_cores)'
+            % host_reader.format_mask(ctx.housekeeping))
+    return Result(PASS, 'unbound workqueues on %s' % fmt(p.workqueue_cpus))

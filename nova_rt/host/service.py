@@ -1,0 +1,133 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The compute host's audit as a service of the compute driver.
+
+Audits the host (profile, checks, facts) at most once every ``[nova_rt]
+facts_refresh_interval`` seconds, under a lock, and logs each readiness
+transition once. No Nova import: the driver hands in its configuration and
+adapts the result to Nova.
+"""
+
+import dataclasses
+import threading
+import time
+import typing
+
+from oslo_log import log as logging
+
+from nova_rt import conf as nova_rt_conf
+from nova_rt import cpuset
+from nova_rt import designer
+from nova_rt.host import checks
+from nova_rt.host import facts as host_facts
+from nova_rt.host import model
+from nova_rt.host import profile as host_profile
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditedHost:
+    """The audited host: profile, report and facts, and when."""
+
+    profile: typing.Optional[model.HostProfile]    # None: audit failed
+    report: checks.Report
+    facts: host_facts.HostFacts
+    when: float
+    layout: typing.Optional[designer.CacheLayout]
+
+
+class HostAuditService:
+    """This host's audited real-time state, refreshed every interval.
+
+    :param conf: the configuration holding ``[nova_rt]`` and ``[compute]``
+    :param clock: seconds, monotonic (the tests inject theirs)
+
+    ``[nova_rt] host_root`` is read once, when the service starts: the
+    directory standing for ``/`` does not move under a running service.
+    """
+
+    def __init__(self, conf, clock=time.monotonic):
+        self._conf = conf
+        self._root = conf.nova_rt.host_root
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current = None
+
+    def current(self, refresh=False):
+        """The audited host, audited again when older than the interval."""
+        with self._lock:
+            now = self._clock()
+            previous = self._current
+            if not (refresh or self._expired(previous, now)):
+                return previous
+            self._current = self._audit_or_not_ready(now)
+            current = self._current
+        _log_transition(previous, current)
+        return current
+
+    def _expired(self, audited, now):
+        return audited is None or (
+            now - audited.when >= self._conf.nova_rt.facts_refresh_interval)
+
+    def _audit_or_not_ready(self, now):
+        try:
+            return self._audit(now)
+        except Exception as e:
+            # Never crash the compute service over the audit: say why, and
+            # report the host not ready until an audit succeeds.
+            LOG.exception('nova-rt: the host audit failed')
+            return _not_audited(now, e)
+
+    def _audit(self, now):
+        group = self._conf.nova_rt
+        root = self._root
+        profile = host_profile.read_profile(root)
+        dedicated, shared = nova_rt_conf.compute_cpu_sets(self._conf)
+        report = checks.audit(profile, dedicated_cpus=dedicated,
+                              shared_cpus=shared,
+                              vcpu_priority=group.default_vcpu_priority)
+        latency = host_facts.read_latency_certificate(
+            root, group.latency_certificate, group.latency_max_age_days,
+            group.latency_min_duration)
+        facts = host_facts.facts_from_report(profile, report, latency)
+        return AuditedHost(profile, report, facts, now,
+                           designer.cache_layout(facts))
+
+
+def _not_audited(now, error):
+    finding = checks.Finding(
+        check='nova_rt.audit', status=checks.UNKNOWN,
+        observed='the host audit failed: %s: %s'
+        % (type(error).__name__, error),
+        expected='a complete audit of the host',
+        remediation='see the nova-compute log', critical=True)
+    report = checks.Report(ready=False, kernel=model.KERNEL_NONE,
+                           isolated_cpus=frozenset(), findings=(finding,))
+    facts = host_facts.HostFacts(ready=False, kernel=model.KERNEL_NONE,
+                                 isolated_cpus=frozenset())
+    return AuditedHost(None, report, facts, now, None)
+
+
+def _log_transition(previous, current):
+    """One warning each time the host becomes ready or stops being ready."""
+    if previous is not None and previous.facts.ready == current.facts.ready:
+        return
+    if current.facts.ready:
+        LOG.warning('nova-rt: this host is now ready for real-time '
+                    'instances (isolated CPUs %s)',
+                    cpuset.format(current.facts.isolated_cpus))
+    else:
+        LOG.warning('nova-rt: this host is not ready for real-time '
+                    'instances: %s', '; '.join(
+                        '%s: %s' % (f.check, f.observed)
+                        for f in current.report.blocking))
