@@ -156,10 +156,9 @@ def _sibling_conflicts(ctx):
         'cpu_shared_set'))
 def check_smt(ctx):
     p = ctx.profile
-    if not model.known(p.smt_siblings):
-        return checks.Result(checks.UNKNOWN, str(p.smt_siblings))
-    if not ctx.dedicated:
-        return checks.no_dedicated()
+    unjudged = checks.unjudged(p.smt_siblings, ctx.dedicated)
+    if unjudged:
+        return unjudged
     if all(len(g) == 1 for g in p.smt_siblings):
         return checks.Result(checks.PASS, 'no SMT siblings online')
     in_shared, busy = _sibling_conflicts(ctx)
@@ -186,10 +185,9 @@ def check_smt(ctx):
     expected='no device IRQ allowed on a dedicated CPU')
 def check_irq_affinity(ctx):
     p = ctx.profile
-    if not model.known(p.irq_affinity):
-        return checks.Result(checks.UNKNOWN, str(p.irq_affinity))
-    if not ctx.dedicated:
-        return checks.no_dedicated()
+    unjudged = checks.unjudged(p.irq_affinity, ctx.dedicated)
+    if unjudged:
+        return unjudged
     # IRQ 0 is the legacy PIT timer: the kernel refuses to move it and it
     # stops firing once the local APIC timers run.
     offenders = [(irq, cpus) for irq, cpus in sorted(p.irq_affinity.items())
@@ -214,10 +212,9 @@ def check_irq_affinity(ctx):
     expected='unbound workqueues on housekeeping CPUs only')
 def check_workqueue(ctx):
     p = ctx.profile
-    if not model.known(p.workqueue_cpus):
-        return checks.Result(checks.UNKNOWN, str(p.workqueue_cpus))
-    if not ctx.dedicated:
-        return checks.no_dedicated()
+    unjudged = checks.unjudged(p.workqueue_cpus, ctx.dedicated)
+    if unjudged:
+        return unjudged
     overlap = p.workqueue_cpus & ctx.dedicated
     if overlap:
         return checks.Result(

@@ -70,10 +70,9 @@ def _kthreads_below(bound, vcpu_priority):
         'the vCPU priority'))
 def check_kthreads(ctx):
     p = ctx.profile
-    if not model.known(p.kthreads):
-        return checks.Result(checks.UNKNOWN, str(p.kthreads))
-    if not ctx.dedicated:
-        return checks.no_dedicated()
+    unjudged = checks.unjudged(p.kthreads, ctx.dedicated)
+    if unjudged:
+        return unjudged
     bound = [t for t in p.kthreads if t.cpu in ctx.dedicated]
     if not bound:
         return checks.Result(
