@@ -41,7 +41,7 @@ if __name__ == '__main__' and __package__ in (None, ''):
 
 import tests  # noqa: F401  (nova's monkey patching first)
 
-from nova import objects  # noqa: E402
+from nova import objects  # noqa: E402,I100
 from nova.scheduler.filters import numa_topology_filter  # noqa: E402
 from nova.scheduler import weights as nova_weights  # noqa: E402
 

@@ -102,7 +102,8 @@ class RealtimeDriverTestBase(base.ServersTestBase):
         # Nova's own warnings fixture turns into an error: setting an
         # instance to ERROR (any failed boot) would fail in Nova itself.
         warnings.filterwarnings(
-            'ignore', message='The noload', category=sa_exc.SADeprecationWarning)
+            'ignore', message='The noload',
+            category=sa_exc.SADeprecationWarning)
         real_define = fakelibvirt.Connection.defineXML
 
         def define(conn, xml):

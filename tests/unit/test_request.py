@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import dataclasses
+
 import hypothesis
 from hypothesis import strategies as st
 import testtools
@@ -93,7 +95,8 @@ class DefaultsTest(testtools.TestCase):
 
     def test_immutable(self):
         r = build()
-        self.assertRaises(Exception, setattr, r, 'vcpus', 8)
+        self.assertRaises(dataclasses.FrozenInstanceError, setattr, r,
+                          'vcpus', 8)
 
 
 class MaskTest(testtools.TestCase):
