@@ -32,7 +32,7 @@ os.environ.setdefault(
 # imports compute drivers as nova.virt.<name>. An installed wheel puts the
 # shim inside site-packages/nova/virt, an editable install cannot, so the
 # tests look here too (tests/functional/test_packaging.py checks the wheel).
-import nova.virt  # noqa: E402
+import nova.virt  # noqa: E402,I202
 
 _SHIM_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'nova', 'virt')

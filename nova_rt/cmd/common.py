@@ -42,8 +42,8 @@ def add_config_file_argument(parser):
              % ', '.join(DEFAULT_CONFIG_FILES))
     parser.add_argument(
         '--config-dir', action='append', default=[], metavar='DIR',
-        help='directory of *.conf files read after the config files '
-             '(repeatable; default: %s when it exists)'
+        help='directory whose files ending in .conf are read after the '
+             'config files (repeatable; default: %s when it exists)'
              % ', '.join(DEFAULT_CONFIG_DIRS))
 
 

@@ -147,26 +147,37 @@ def _add_config_file(parser):
              '(repeatable; default: /etc/nova/nova.conf.d when it exists)')
 
 
-def register(commands, load_conf):
-    """``nova-rt latency``; ``load_conf(args)`` returns a ConfigOpts with
-    the [nova_rt] options, read from ``args.config_file``/``config_dir``.
+def _latency_parser(commands, latency_help, run_help):
+    """The ``latency`` command with its required ACTION; the actions and
+    the ``run`` action's parser.
     """
-    parser = commands.add_parser(
-        'latency', help='measure, report and certify this host\'s latency')
+    parser = commands.add_parser('latency', help=latency_help)
     actions = parser.add_subparsers(dest='action', metavar='ACTION',
                                     parser_class=cmd_args.Parser)
     actions.required = True
-    run = actions.add_parser(
-        'run', help='run cyclictest on the isolated CPUs (as root)')
-    _add_run_options(run, 'host')
-    _add_config_file(run)
-    run.set_defaults(func=functools.partial(run_host, load_conf=load_conf))
+    return actions, actions.add_parser('run', help=run_help)
+
+
+def _add_report(actions):
     report = actions.add_parser(
         'report', help='summarise cyclictest --json output or a saved '
                        'result')
     report.add_argument('--input', required=True, metavar='FILE')
     _add_report_options(report)
     report.set_defaults(func=report_cmd)
+
+
+def register(commands, load_conf):
+    """``nova-rt latency``; ``load_conf(args)`` returns a ConfigOpts with
+    the [nova_rt] options, read from ``args.config_file``/``config_dir``.
+    """
+    actions, run = _latency_parser(
+        commands, 'measure, report and certify this host\'s latency',
+        'run cyclictest on the isolated CPUs (as root)')
+    _add_run_options(run, 'host')
+    _add_config_file(run)
+    run.set_defaults(func=functools.partial(run_host, load_conf=load_conf))
+    _add_report(actions)
     cert = actions.add_parser(
         'certify', help='write the latency certificate the compute '
                         'publishes')
@@ -187,22 +198,13 @@ def register_guest(commands, read_delivery):
     OEM-string delivery (``realtime_vcpus``, ``housekeeping_vcpus``) or
     None.
     """
-    parser = commands.add_parser(
-        'latency', help='measure latency on the real-time vCPUs')
-    actions = parser.add_subparsers(dest='action', metavar='ACTION',
-                                    parser_class=cmd_args.Parser)
-    actions.required = True
-    run = actions.add_parser(
-        'run', help='run cyclictest on the real-time vCPUs (as root)')
+    actions, run = _latency_parser(
+        commands, 'measure latency on the real-time vCPUs',
+        'run cyclictest on the real-time vCPUs (as root)')
     _add_run_options(run, 'guest')
     run.set_defaults(func=functools.partial(run_guest,
                                             read_delivery=read_delivery))
-    report = actions.add_parser(
-        'report', help='summarise cyclictest --json output or a saved '
-                       'result')
-    report.add_argument('--input', required=True, metavar='FILE')
-    _add_report_options(report)
-    report.set_defaults(func=report_cmd)
+    _add_report(actions)
 
 
 # --- run ---------------------------------------------------------------------

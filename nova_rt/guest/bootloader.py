@@ -38,9 +38,6 @@ METHODS = ('grubby', 'grub.d', 'kernel-install')
 _OSRELEASE = re.compile(r'[A-Za-z0-9._+~-]+')
 _TOOL_TIMEOUT = 900  # seconds; kernel-install may rebuild an initramfs
 
-split_cmdline = kernel_args.split_cmdline
-_key = kernel_args.key_of
-
 
 @dataclasses.dataclass(frozen=True)
 class Result:
@@ -148,13 +145,13 @@ def reboot_needed(wanted, running):
     when it also carries another value for one of the wanted keys (a resize
     changed the real-time vCPUs).
     """
-    keys = {_key(t) for t in wanted}
-    return {t for t in running if _key(t) in keys} != set(wanted)
+    keys = {kernel_args.key_of(t) for t in wanted}
+    return {t for t in running if kernel_args.key_of(t) in keys} != set(wanted)
 
 
 def _replace_managed(tokens, wanted, managed_keys):
     """tokens without the managed keys, then the wanted arguments."""
-    kept = [t for t in tokens if _key(t) not in managed_keys]
+    kept = [t for t in tokens if kernel_args.key_of(t) not in managed_keys]
     return kept + list(wanted)
 
 
@@ -191,7 +188,8 @@ def _grubby_kernels(grubby):
 
 
 def _managed_tokens(args, managed_keys):
-    return [t for t in split_cmdline(args) if _key(t) in managed_keys]
+    return [t for t in kernel_args.split_cmdline(
+        args) if kernel_args.key_of(t) in managed_keys]
 
 
 def _grubby_restore(grubby, before, managed_keys):
@@ -260,8 +258,8 @@ def _spellings(cmdlines, managed_keys):
     """
     found = set(managed_keys)
     for args in cmdlines:
-        for token in split_cmdline(args):
-            if _key(token) in managed_keys:
+        for token in kernel_args.split_cmdline(args):
+            if kernel_args.key_of(token) in managed_keys:
                 found.add(kernel_args.unquote(token).split('=', 1)[0])
     return found
 
@@ -355,12 +353,14 @@ def _apply_kernel_install(ctx):
     path = ctx.path(KERNEL_CMDLINE)
     old = _read_text(path)
     if old is not None:
-        base = split_cmdline(old)
+        base = kernel_args.split_cmdline(old)
     else:
-        base = split_cmdline(_read_text(ctx.path(KERNEL_CMDLINE_DEFAULT)))
+        base = kernel_args.split_cmdline(
+            _read_text(ctx.path(KERNEL_CMDLINE_DEFAULT)))
         if not base:
             base = [t for t in
-                    split_cmdline(_read_text(ctx.path(PROC_CMDLINE)))
+                    kernel_args.split_cmdline(
+                        _read_text(ctx.path(PROC_CMDLINE)))
                     if not t.startswith(('BOOT_IMAGE=', 'initrd='))]
     new = ' '.join(_replace_managed(base, _checked(ctx.wanted),
                                     ctx.managed_keys)) + '\n'
@@ -447,13 +447,14 @@ def apply(root, method, dry_run, delivery, search_path):
         method = choose_method(root, search_path)
     previous = read_state(root)
     managed = frozenset(kernel_args.DERIVED_KEYS) | {
-        _key(t) for t in previous + wanted}
+        kernel_args.key_of(t) for t in previous + wanted}
     ctx = _Context(root=root, wanted=wanted, managed_keys=managed,
                    dry_run=dry_run, search_path=search_path)
     undo = _APPLY[method](ctx)
     if not dry_run:
         _commit_state(root, wanted, undo)
-    running = split_cmdline(_read_text(os.path.join(root, PROC_CMDLINE)))
+    running = kernel_args.split_cmdline(
+        _read_text(os.path.join(root, PROC_CMDLINE)))
     return Result(method=method, args=wanted, changed=undo is not None,
                   reboot_needed=reboot_needed(wanted, running),
                   dry_run=dry_run)

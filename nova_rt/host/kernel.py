@@ -20,19 +20,6 @@ from nova_rt import exception
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
-Unknown = model.Unknown
-known = model.known
-_unknown = model.unknown_from
-
-
-_CPU_DIR = host_reader.CPU_DIR
-_freeze = host_reader.freeze
-_read_cpulist = host_reader.read_cpulist
-Cmdline = model.Cmdline
-KERNEL_PREEMPT_RT = model.KERNEL_PREEMPT_RT
-KERNEL_PREEMPT = model.KERNEL_PREEMPT
-KERNEL_NONE = model.KERNEL_NONE
-
 
 def _kernel_version(r):
     """uname -v, or the Unknown of why neither file could be read."""
@@ -42,7 +29,7 @@ def _kernel_version(r):
         try:
             return r.read_line('proc/sys/kernel/version')
         except host_reader.HostFileError:
-            return _unknown(e)
+            return model.unknown_from(e)
 
 
 def _realtime_patch(r):
@@ -66,13 +53,14 @@ def _dynamic_preemption(r, cmdline):
             mode, source = match.group(1), 'debugfs sched/preempt'
     except host_reader.HostFileError:
         pass
-    if mode is None and known(cmdline) and cmdline.value('preempt'):
+    if mode is None and model.known(cmdline) and cmdline.value('preempt'):
         mode, source = cmdline.value('preempt'), 'preempt= on cmdline'
     if mode is None:
-        return KERNEL_NONE, (
+        return model.KERNEL_NONE, (
             'PREEMPT_DYNAMIC kernel, mode not visible (no debugfs, no '
             'preempt=): assumed voluntary, the distributions\' default')
-    kind = KERNEL_PREEMPT if mode in ('full', 'lazy') else KERNEL_NONE
+    kind = model.KERNEL_PREEMPT if mode in (
+        'full', 'lazy') else model.KERNEL_NONE
     return kind, 'PREEMPT_DYNAMIC, mode %s (%s)' % (mode, source)
 
 
@@ -80,27 +68,27 @@ def read_kernel(r, cmdline):
     """('preempt_rt'|'preempt'|'none', evidence)."""
     version = _kernel_version(r)
     if _realtime_patch(r):
-        return KERNEL_PREEMPT_RT, '/sys/kernel/realtime is 1'
-    if not known(version):
-        return KERNEL_NONE, version
+        return model.KERNEL_PREEMPT_RT, '/sys/kernel/realtime is 1'
+    if not model.known(version):
+        return model.KERNEL_NONE, version
     # uname -v: "#1 SMP PREEMPT_RT ...", "#1 SMP PREEMPT_DYNAMIC ...",
     # "#1 SMP PREEMPT ..." (full preemption) or just "#1 SMP ..."
     # (voluntary or none).
     tokens = set(version.split())
     if 'PREEMPT_RT' in tokens:
-        return KERNEL_PREEMPT_RT, 'PREEMPT_RT in /proc/version'
+        return model.KERNEL_PREEMPT_RT, 'PREEMPT_RT in /proc/version'
     if 'PREEMPT_DYNAMIC' in tokens:
         return _dynamic_preemption(r, cmdline)
     if 'PREEMPT' in tokens:
-        return KERNEL_PREEMPT, 'PREEMPT in /proc/version'
-    return KERNEL_NONE, 'no PREEMPT in /proc/version'
+        return model.KERNEL_PREEMPT, 'PREEMPT in /proc/version'
+    return model.KERNEL_NONE, 'no PREEMPT in /proc/version'
 
 
 def read_cmdline(r):
     try:
-        return Cmdline.parse(r.read('proc/cmdline'))
+        return model.Cmdline.parse(r.read('proc/cmdline'))
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
 
 
 def _cmdline_cpus(value, online, what):
@@ -132,12 +120,12 @@ def _cmdline_isolcpus(cmdline):
     """(flags, cpus, error) of isolcpus= on a command line; error is the
     Unknown that stands for every command-line value when it is set.
     """
-    if not known(cmdline):
+    if not model.known(cmdline):
         return frozenset(), frozenset(), cmdline
     try:
         return _isolcpus(cmdline) + (None,)
     except exception.InvalidCPUSet as e:
-        return frozenset(), frozenset(), Unknown(str(e))
+        return frozenset(), frozenset(), model.Unknown(str(e))
 
 
 def _isolated(r, flags, iso_cpus, cmd_error):
@@ -145,7 +133,7 @@ def _isolated(r, flags, iso_cpus, cmd_error):
     of the HK_TYPE_DOMAIN housekeeping mask, never nohz_full.
     """
     try:
-        return (_read_cpulist(r, _CPU_DIR + '/isolated'),
+        return (host_reader.read_cpulist(r, host_reader.CPU_DIR + '/isolated'),
                 '/sys/devices/system/cpu/isolated')
     except host_reader.HostFileError as e:
         if cmd_error:
@@ -165,18 +153,18 @@ def _cmdline_set(cmdline, name, online, cmd_error):
     try:
         return _cmdline_cpus(cmdline.value(name), online, name + '=')
     except exception.InvalidCPUSet as e:
-        return Unknown(str(e))
+        return model.Unknown(str(e))
 
 
 def _nohz_full(r, cmdline, online, flags, iso_cpus, cmd_error):
     try:
-        return _read_cpulist(r, _CPU_DIR + '/nohz_full')
+        return host_reader.read_cpulist(r, host_reader.CPU_DIR + '/nohz_full')
     except host_reader.HostFileError:
         pass
     # Absent without CONFIG_NO_HZ_FULL; the command line is the fallback.
     # isolcpus=nohz sets the same tick mask as nohz_full=.
     nohz = _cmdline_set(cmdline, 'nohz_full', online, cmd_error)
-    if known(nohz) and 'nohz' in flags:
+    if model.known(nohz) and 'nohz' in flags:
         nohz |= iso_cpus
     return nohz
 
@@ -188,7 +176,7 @@ def read_isolation(r, cmdline, online):
     nohz = _nohz_full(r, cmdline, online, flags, iso_cpus, cmd_error)
     nocbs = _cmdline_set(cmdline, 'rcu_nocbs', online, cmd_error)
     # rcu_init_nohz(): nohz_full CPUs are offloaded too.
-    if known(nocbs) and known(nohz):
+    if model.known(nocbs) and model.known(nohz):
         nocbs |= nohz
     return flags, isolated, evidence, nohz, nocbs
 
@@ -197,19 +185,19 @@ def read_irq_affinity(r):
     try:
         names = r.listdir('proc/irq')
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
     result = {}
     for name in names:
         if not host_reader.is_number(name):
             continue
         try:
-            result[int(name)] = _read_cpulist(
+            result[int(name)] = host_reader.read_cpulist(
                 r, 'proc/irq/%s/smp_affinity_list' % name)
         except host_reader.HostFileError:
             # An IRQ freed between listdir and read, or a corrupt entry:
             # judge the others.
             continue
-    return _freeze(sorted(result.items()))
+    return host_reader.freeze(sorted(result.items()))
 
 
 def read_workqueue_cpus(r):
@@ -217,7 +205,7 @@ def read_workqueue_cpus(r):
     try:
         return host_reader.parse_mask(r.read_line(rel), rel)
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
 
 
 KVM_PARAMS = (
@@ -230,7 +218,7 @@ KVM_PARAMS = (
 
 def read_kvm_params(r):
     if not r.is_dir('sys/module/kvm/parameters'):
-        return Unknown('kvm module not loaded '
+        return model.Unknown('kvm module not loaded '
                        '(no /sys/module/kvm/parameters)')
     params = {}
     for module, name in KVM_PARAMS:
@@ -239,4 +227,4 @@ def read_kvm_params(r):
                 'sys/module/%s/parameters/%s' % (module, name))
         except host_reader.HostFileError:
             continue
-    return _freeze(params)
+    return host_reader.freeze(params)

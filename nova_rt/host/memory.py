@@ -16,22 +16,14 @@ import re
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
-Unknown = model.Unknown
-known = model.known
-_unknown = model.unknown_from
-
-
-_NODE_DIR = host_reader.NODE_DIR
-_freeze = host_reader.freeze
-
 
 def read_thp(r):
     try:
         text = r.read_line('sys/kernel/mm/transparent_hugepage/enabled')
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
     match = re.search(r'\[(\w+)\]', text)     # "always [madvise] never"
-    return match.group(1) if match else Unknown(
+    return match.group(1) if match else model.Unknown(
         'no [selected] mode in %r' % text)
 
 
@@ -39,14 +31,14 @@ def read_ksm(r):
     try:
         return r.read_int('sys/kernel/mm/ksm/run')
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
 
 
 def read_swaps(r):
     try:
         lines = r.read('proc/swaps').splitlines()
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
     # First line is the "Filename Type Size Used Priority" header.
     return tuple(line.split()[0] for line in lines[1:] if line.strip())
 
@@ -54,7 +46,7 @@ def read_swaps(r):
 def read_hugepages(r, nodes):
     result = {}
     for node in nodes:
-        base = '%s/node%d/hugepages' % (_NODE_DIR, node)
+        base = '%s/node%d/hugepages' % (host_reader.NODE_DIR, node)
         sizes = {}
         try:
             for name in r.listdir(base):
@@ -63,8 +55,8 @@ def read_hugepages(r, nodes):
                     sizes[int(match.group(1))] = r.read_int(
                         '%s/%s/nr_hugepages' % (base, name))
         except host_reader.HostFileError as e:
-            return _unknown(e)
-        result[node] = _freeze(sizes)
+            return model.unknown_from(e)
+        result[node] = host_reader.freeze(sizes)
     if not result:
-        return Unknown('no NUMA node')
-    return _freeze(result)
+        return model.Unknown('no NUMA node')
+    return host_reader.freeze(result)

@@ -18,27 +18,17 @@ import struct
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
-Unknown = model.Unknown
-known = model.known
-_unknown = model.unknown_from
-
-
-_CPU_DIR = host_reader.CPU_DIR
-_freeze = host_reader.freeze
-IdleInfo = model.IdleInfo
-IdleState = model.IdleState
-
 
 def read_cpuinfo(r):
     try:
         vendor = r.find_line('proc/cpuinfo', 'vendor_id')
         flags = r.find_line('proc/cpuinfo', 'flags')
     except host_reader.HostFileError as e:
-        return _unknown(e), _unknown(e)
-    vendor = vendor.partition(':')[2].strip() if vendor else Unknown(
+        return model.unknown_from(e), model.unknown_from(e)
+    vendor = vendor.partition(':')[2].strip() if vendor else model.Unknown(
         'no vendor_id in /proc/cpuinfo')
     flags = frozenset(flags.partition(':')[2].split()) if flags else \
-        Unknown('no flags in /proc/cpuinfo')
+        model.Unknown('no flags in /proc/cpuinfo')
     return vendor, flags
 
 
@@ -47,27 +37,28 @@ def read_clocksource(r):
         return r.read_line(
             'sys/devices/system/clocksource/clocksource0/current_clocksource')
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
 
 
 def read_governors(r, online):
     try:
-        policies = [n for n in r.listdir(_CPU_DIR + '/cpufreq')
+        policies = [n for n in r.listdir(host_reader.CPU_DIR + '/cpufreq')
                     if n.startswith('policy')]
     except host_reader.HostFileError as e:
-        return Unknown('no cpufreq driver (%s)' % e)
+        return model.Unknown('no cpufreq driver (%s)' % e)
     if not policies:
-        return Unknown('no cpufreq driver (no cpufreq policies)')
+        return model.Unknown('no cpufreq driver (no cpufreq policies)')
     result = {}
     for cpu in sorted(online):
         try:
             result[cpu] = r.read_line(
-                '%s/cpu%d/cpufreq/scaling_governor' % (_CPU_DIR, cpu))
+                '%s/cpu%d/cpufreq/scaling_governor' % (
+                    host_reader.CPU_DIR, cpu))
         except host_reader.HostFileError:
             continue
     if not result:
-        return Unknown('no readable scaling_governor')
-    return _freeze(result)
+        return model.Unknown('no readable scaling_governor')
+    return host_reader.freeze(result)
 
 
 def _qos_latency(r):
@@ -75,16 +66,16 @@ def _qos_latency(r):
     try:
         return struct.unpack('<i', r.read_bytes('dev/cpu_dma_latency')[:4])[0]
     except (host_reader.HostFileError, struct.error) as e:
-        return Unknown(str(e))
+        return model.Unknown(str(e))
 
 
 def _idle_states(r, cpu):
     # The state table (names, exit latencies) is the driver's and the
     # same on every CPU; only "disable" is per CPU, so read the table once.
-    base = '%s/cpu%d/cpuidle' % (_CPU_DIR, cpu)
+    base = '%s/cpu%d/cpuidle' % (host_reader.CPU_DIR, cpu)
     names = [n for n in r.listdir(base)
              if n.startswith('state') and host_reader.is_number(n[5:])]
-    return tuple(IdleState(
+    return tuple(model.IdleState(
         index=int(name[5:]),
         name=r.read_line('%s/%s/name' % (base, name)),
         latency_us=r.read_int('%s/%s/latency' % (base, name)))
@@ -100,23 +91,24 @@ def _disabled_states(r, online, states):
         try:
             disabled[cpu] = frozenset(
                 state.index for state in states
-                if r.read_line('%s/cpu%d/cpuidle/state%d/disable'
-                               % (_CPU_DIR, cpu, state.index)) != '0')
+                if r.read_line('%s/cpu%d/cpuidle/state%d/disable' % (
+                    host_reader.CPU_DIR, cpu, state.index)) != '0')
         except host_reader.HostFileError:
             continue
-    return _freeze(disabled)
+    return host_reader.freeze(disabled)
 
 
 def read_cpuidle(r, online, cmdline):
     try:
-        driver = r.read_line(_CPU_DIR + '/cpuidle/current_driver')
+        driver = r.read_line(host_reader.CPU_DIR + '/cpuidle/current_driver')
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
     qos = _qos_latency(r)
     if driver == 'none' or not online:
-        return IdleInfo(driver, (), _freeze({}), qos)
+        return model.IdleInfo(driver, (), host_reader.freeze({}), qos)
     try:
         states = _idle_states(r, min(online))
     except (host_reader.HostFileError, ValueError) as e:
-        return _unknown(e)
-    return IdleInfo(driver, states, _disabled_states(r, online, states), qos)
+        return model.unknown_from(e)
+    return model.IdleInfo(
+        driver, states, _disabled_states(r, online, states), qos)

@@ -16,16 +16,6 @@ import re
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
-Unknown = model.Unknown
-known = model.known
-_unknown = model.unknown_from
-
-
-_CPU_DIR = host_reader.CPU_DIR
-_freeze = host_reader.freeze
-_read_cpulist = host_reader.read_cpulist
-CatInfo = model.CatInfo
-
 
 def _size_kib(text):
     # cache/indexN/size: "32768K"; sysfs writes KiB with a K suffix.
@@ -55,14 +45,15 @@ def _l3_domains(r, online):
     for cpu in sorted(online):
         if cpu in covered:
             continue
-        cache = '%s/cpu%d/cache' % (_CPU_DIR, cpu)
+        cache = '%s/cpu%d/cache' % (host_reader.CPU_DIR, cpu)
         index = index or _l3_index(r, cache)
         if index is None:
-            return Unknown('no level 3 cache under /%s' % cache)
+            return model.Unknown('no level 3 cache under /%s' % cache)
         cache = '%s/%s' % (cache, index)
         cache_id = r.read_int(cache + '/id')
         l3[cache_id] = _size_kib(r.read_line(cache + '/size'))
-        sharing = _read_cpulist(r, cache + '/shared_cpu_list') | {cpu}
+        sharing = host_reader.read_cpulist(
+    r, cache + '/shared_cpu_list') | {cpu}
         l3_cpus[cache_id] = frozenset(sharing & online)
         covered |= sharing
     return l3, l3_cpus
@@ -76,19 +67,19 @@ def read_cat(r, online):
                 'num_closids': r.read_int(base + '/num_closids'),
                 'min_cbm_bits': r.read_int(base + '/min_cbm_bits')}
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
     except ValueError:
-        return Unknown('%s/cbm_mask: %r is not hex' % (base, mask))
+        return model.Unknown('%s/cbm_mask: %r is not hex' % (base, mask))
     try:
         domains = _l3_domains(r, online)
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
     except ValueError as e:
-        return Unknown(str(e))
-    if not known(domains):
+        return model.Unknown(str(e))
+    if not model.known(domains):
         return domains
     l3, l3_cpus = domains
     if not l3:
-        return Unknown('no L3 cache found')
-    return CatInfo(l3_kib=_freeze(sorted(l3.items())),
-                   l3_cpus=_freeze(sorted(l3_cpus.items())), **info)
+        return model.Unknown('no L3 cache found')
+    return model.CatInfo(l3_kib=host_reader.freeze(sorted(l3.items())),
+                   l3_cpus=host_reader.freeze(sorted(l3_cpus.items())), **info)

@@ -18,13 +18,6 @@ import re
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
-Unknown = model.Unknown
-known = model.known
-_unknown = model.unknown_from
-
-
-CgroupInfo = model.CgroupInfo
-KThread = model.KThread
 
 # The number after the slash is the CPU the smpboot thread is bound to.
 _KTHREAD_NAME = re.compile(
@@ -36,7 +29,7 @@ def read_sysctl_int(r, name):
     try:
         return r.read_int('proc/sys/kernel/' + name)
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
 
 
 _V1_CPU_DIRS = ('sys/fs/cgroup/cpu,cpuacct', 'sys/fs/cgroup/cpu',
@@ -49,7 +42,7 @@ def _libvirt_controllers(r):
     except host_reader.HostFileMissing:
         return None
     except host_reader.HostFileError as e:
-        return _unknown(e)
+        return model.unknown_from(e)
     # libvirt's config syntax: '#' comments, lists may span lines.
     text = '\n'.join(line.split('#', 1)[0] for line in text.splitlines())
     match = re.search(r'^\s*cgroup_controllers\s*=\s*\[(.*?)\]', text,
@@ -73,11 +66,12 @@ def _cgroup_v1(r, rel, controllers):
     try:
         r.read_int(rel + '/cpu.rt_runtime_us')
     except host_reader.HostFileMissing:
-        return CgroupInfo('v1', False, 'no cpu.rt_runtime_us in /%s'
+        return model.CgroupInfo('v1', False, 'no cpu.rt_runtime_us in /%s'
                           % rel, None, controllers)
     except host_reader.HostFileError as e:
-        return CgroupInfo('v1', _unknown(e), str(e), None, controllers)
-    return CgroupInfo('v1', True, 'cpu.rt_runtime_us in /%s' % rel,
+        return model.CgroupInfo(
+            'v1', model.unknown_from(e), str(e), None, controllers)
+    return model.CgroupInfo('v1', True, 'cpu.rt_runtime_us in /%s' % rel,
                       _machine_rt_runtime(r, rel), controllers)
 
 
@@ -90,13 +84,15 @@ def _cgroup_v2(r, controllers):
         rel = 'boot/config-%s' % release
         line = r.find_line(rel, 'CONFIG_RT_GROUP_SCHED=')
         if line is None:
-            return CgroupInfo('v2', False, 'CONFIG_RT_GROUP_SCHED not set '
-                              'in /%s' % rel, None, controllers)
-        return CgroupInfo('v2', line.endswith('=y'), '%s in /%s'
+            return model.CgroupInfo(
+                'v2', False, 'CONFIG_RT_GROUP_SCHED not set '
+                'in /%s' % rel, None, controllers)
+        return model.CgroupInfo('v2', line.endswith('=y'), '%s in /%s'
                           % (line, rel), None, controllers)
     except host_reader.HostFileError as e:
-        return CgroupInfo('v2', _unknown(e), 'cgroup v2; kernel config '
-                          'unreadable: %s' % e, None, controllers)
+        return model.CgroupInfo('v2', model.unknown_from(
+            e), 'cgroup v2; kernel config '
+            'unreadable: %s' % e, None, controllers)
 
 
 def read_cgroup(r):
@@ -105,7 +101,7 @@ def read_cgroup(r):
         if r.is_dir(rel):
             return _cgroup_v1(r, rel, controllers)
     if not r.exists('sys/fs/cgroup/cgroup.controllers'):
-        return Unknown('no cgroup v1 cpu hierarchy and no cgroup v2 '
+        return model.Unknown('no cgroup v1 cpu hierarchy and no cgroup v2 '
                        'mount under /sys/fs/cgroup')
     return _cgroup_v2(r, controllers)
 
@@ -133,7 +129,7 @@ def read_kthreads(r):
         try:
             pids = [n for n in r.listdir('proc') if host_reader.is_number(n)]
         except host_reader.HostFileError as e:
-            return _unknown(e)
+            return model.unknown_from(e)
     found = []
     for pid in pids:
         try:
@@ -165,6 +161,6 @@ def parse_kthread_stat(pid, stat):
         return None
     if ppid != KTHREADD_PID:
         return None     # a user process named like a kernel thread
-    return KThread(pid=int(pid), name=comm, kind=match.group(1),
+    return model.KThread(pid=int(pid), name=comm, kind=match.group(1),
                    cpu=int(match.group(2)), policy=policy,
                    priority=priority)

@@ -16,12 +16,6 @@ import struct
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
-Unknown = model.Unknown
-known = model.known
-_unknown = model.unknown_from
-
-
-SmiSample = model.SmiSample
 
 # MSR_SMI_COUNT (Intel SDM vol. 4): SMIs since reset, 32 significant bits.
 MSR_SMI_COUNT = 0x34
@@ -29,9 +23,9 @@ MSR_SMI_COUNT = 0x34
 
 def read_smi(r, online, interval, sleep):
     if interval <= 0:
-        return Unknown('not sampled (SMI interval 0)')
+        return model.Unknown('not sampled (SMI interval 0)')
     if not online:
-        return Unknown('online CPUs unreadable')
+        return model.Unknown('online CPUs unreadable')
     # SMIs are broadcast: every logical CPU enters SMM, so one counter
     # tells. The msr driver makes the file offset the register number.
     cpu = min(online)
@@ -46,8 +40,9 @@ def read_smi(r, online, interval, sleep):
         sleep(interval)
         after = count()
     except host_reader.HostFileMissing as e:
-        return Unknown('%s (load the msr module)' % e)
+        return model.Unknown('%s (load the msr module)' % e)
     except host_reader.HostFileError as e:
-        return Unknown('%s (MSR_SMI_COUNT needs root and an Intel CPU)' % e)
-    return SmiSample(cpu=cpu, count=(after - before) & 0xffffffff,
+        return model.Unknown(
+            '%s (MSR_SMI_COUNT needs root and an Intel CPU)' % e)
+    return model.SmiSample(cpu=cpu, count=(after - before) & 0xffffffff,
                      interval=interval)

@@ -16,26 +16,16 @@ from nova_rt import cpuset
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
-Unknown = model.Unknown
-known = model.known
-_unknown = model.unknown_from
-
-
-_CPU_DIR = host_reader.CPU_DIR
-_NODE_DIR = host_reader.NODE_DIR
-_freeze = host_reader.freeze
-_read_cpulist = host_reader.read_cpulist
-
 
 def read_online_cpus(r):
     try:
-        return _read_cpulist(r, _CPU_DIR + '/online')
+        return host_reader.read_cpulist(r, host_reader.CPU_DIR + '/online')
     except host_reader.HostFileError:
         pass
     # Fallback: the cpuN directories (they include offline CPUs, but a
     # kernel without /sys/devices/system/cpu/online is too old to care).
     try:
-        return frozenset(int(n[3:]) for n in r.listdir(_CPU_DIR)
+        return frozenset(int(n[3:]) for n in r.listdir(host_reader.CPU_DIR)
                          if n.startswith('cpu')
                          and host_reader.is_number(n[3:])
                          and int(n[3:]) <= cpuset.MAX_CPU)
@@ -45,17 +35,20 @@ def read_online_cpus(r):
 
 def read_numa_nodes(r, online):
     try:
-        names = r.listdir(_NODE_DIR)
+        names = r.listdir(host_reader.NODE_DIR)
     except host_reader.HostFileError:
         # No /sys/devices/system/node: a kernel built without CONFIG_NUMA.
-        return _freeze({0: online}) if online else _freeze({})
+        return host_reader.freeze(
+            {0: online}) if online else host_reader.freeze({})
     nodes = {}
     for name in names:
         if not (name.startswith('node')
                 and host_reader.is_number(name[4:])):
             continue
         try:
-            cpus = _read_cpulist(r, '%s/%s/cpulist' % (_NODE_DIR, name))
+            cpus = host_reader.read_cpulist(
+    r, '%s/%s/cpulist' %
+     (host_reader.NODE_DIR, name))
         except host_reader.HostFileError:
             continue
         # Memory-only nodes (CXL, HBM) have an empty cpulist: skip them.
@@ -63,21 +56,22 @@ def read_numa_nodes(r, online):
             nodes[int(name[4:])] = frozenset(cpus & online)
     if not nodes and online:
         nodes = {0: online}
-    return _freeze(sorted(nodes.items()))
+    return host_reader.freeze(sorted(nodes.items()))
 
 
 def read_smt_siblings(r, online):
     if not online:
-        return Unknown('online CPUs unreadable')
+        return model.Unknown('online CPUs unreadable')
     groups, seen = [], set()
     for cpu in sorted(online):
         if cpu in seen:
             continue
         try:
-            sib = _read_cpulist(
-                r, '%s/cpu%d/topology/thread_siblings_list' % (_CPU_DIR, cpu))
+            sib = host_reader.read_cpulist(
+                r, '%s/cpu%d/topology/thread_siblings_list' % (
+                    host_reader.CPU_DIR, cpu))
         except host_reader.HostFileError as e:
-            return _unknown(e)
+            return model.unknown_from(e)
         group = frozenset((sib & online) | {cpu})
         groups.append(group)
         seen |= group

@@ -50,6 +50,15 @@ def _title(result):
         result.load or 'none')
 
 
+def _save(pyplot, fig, ax, path):
+    """Write one finished chart to ``path`` and free its figure."""
+    ax.legend(fontsize=8, loc='upper right')
+    fig.tight_layout()
+    fig.savefig(path)
+    pyplot.close(fig)
+    return path
+
+
 def histogram(result, path, bound_us=None):
     pyplot = _pyplot()
     fig, ax = pyplot.subplots(figsize=(9, 5.5), dpi=100)
@@ -90,11 +99,7 @@ def histogram(result, path, bound_us=None):
     ax.set_ylabel('number of wake-ups (log scale)')
     ax.set_title('Latency histogram: %s' % _title(result), fontsize=10)
     ax.grid(True, which='major', alpha=0.3)
-    ax.legend(fontsize=8, loc='upper right')
-    fig.tight_layout()
-    fig.savefig(path)
-    pyplot.close(fig)
-    return path
+    return _save(pyplot, fig, ax, path)
 
 
 def worst_per_slice(result, path, bound_us=None):
@@ -121,11 +126,7 @@ def worst_per_slice(result, path, bound_us=None):
     ax.set_title('Worst latency per %.0f s slice: %s'
                  % (slice_s, _title(result)), fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc='upper right')
-    fig.tight_layout()
-    fig.savefig(path)
-    pyplot.close(fig)
-    return path
+    return _save(pyplot, fig, ax, path)
 
 
 def plot(result, directory, bound_us=None):

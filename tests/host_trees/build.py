@@ -132,19 +132,15 @@ def _stat(pid, comm, ppid, cpu=0, policy='other', prio=0):
     return ' '.join(fields) + '\n'
 
 
-def build(desc, dest):
-    """Write the tree ``desc`` describes under ``dest`` (created)."""
-    t = _Tree(dest)
-    topo = Topology(desc['topology'])
-    cpus = topo.cpus
-    sysd = 'sys/devices/system'
-    cpu_list = cpuset.format(cpus)
-    t.line(sysd + '/cpu/online', cpu_list)
+_SYSD = 'sys/devices/system'
 
-    # NUMA nodes and huge pages
+
+def _numa(t, desc, topo):
+    """NUMA nodes with their huge pages, and the SMT sibling groups."""
+    t.line(_SYSD + '/cpu/online', cpuset.format(topo.cpus))
     huge = desc.get('hugepages') or {}
     for node in range(topo.nodes):
-        base = '%s/node/node%d' % (sysd, node)
+        base = '%s/node/node%d' % (_SYSD, node)
         t.line(base + '/cpulist', cpuset.format(topo.node_cpus(node)))
         for size in (2048, 1048576):
             counts = huge.get(size) or [0] * topo.nodes
@@ -154,9 +150,11 @@ def build(desc, dest):
     for core in range(topo.cores):
         group = topo.core_cpus(core)
         t.line('%s/cpu/cpu%d/topology/thread_siblings_list'
-               % (sysd, min(group)), cpuset.format(group))
+               % (_SYSD, min(group)), cpuset.format(group))
 
-    # kernel and command line
+
+def _kernel(t, desc, topo):
+    """The kernel's version and flavour, and its command line's effect."""
     kernel = desc['kernel']
     t.line('proc/version', kernel['version'])
     if kernel.get('realtime'):
@@ -164,11 +162,14 @@ def build(desc, dest):
     if kernel.get('debug_preempt'):
         t.line('sys/kernel/debug/sched/preempt', kernel['debug_preempt'])
     t.line('proc/cmdline', desc['cmdline'])
-    t.line(sysd + '/cpu/isolated', desc.get('isolated', ''))
+    t.line(_SYSD + '/cpu/isolated', desc.get('isolated', ''))
     if desc.get('nohz_full') is not None:
-        t.line(sysd + '/cpu/nohz_full', desc['nohz_full'])
+        t.line(_SYSD + '/cpu/nohz_full', desc['nohz_full'])
 
-    # interrupts and workqueues
+
+def _interrupts(t, desc, topo):
+    """IRQ affinities (the timer's spans every CPU) and workqueues."""
+    cpu_list = cpuset.format(topo.cpus)
     irqs = desc['irqs']
     affinity = _per_cpu(irqs.get('except'), range(
         irqs['first'], irqs['first'] + irqs['count']), irqs['affinity'])
@@ -179,64 +180,79 @@ def build(desc, dest):
     t.line('sys/devices/virtual/workqueue/cpumask',
            reader.format_mask(_cpus(desc.get('workqueue', cpu_list))))
 
-    # kvm
+
+def _kvm(t, desc, topo):
     for module, params in (desc.get('kvm') or {}).items():
         for name, value in params.items():
             t.line('sys/module/%s/parameters/%s' % (module, name), value)
 
-    # scheduler sysctls and cgroups
+
+def _sysctls(t, desc, topo):
     for name, value in desc['sysctl'].items():
         t.line('proc/sys/kernel/%s' % name, value)
+
+
+def _cgroup(t, desc, topo):
+    """cgroup v1's RT budget files, or v2 with the kernel's config."""
     cg = desc['cgroup']
     if cg['version'] == 'v1':
-        base = 'sys/fs/cgroup/cpu,cpuacct'
-        t.symlink('cpu,cpuacct', 'sys/fs/cgroup/cpu')
-        if 'rt_runtime_us' in cg:
-            t.line(base + '/cpu.rt_runtime_us', cg['rt_runtime_us'])
-        else:
-            t.line(base + '/cpu.shares', 1024)
-        if 'machine_rt_runtime_us' in cg:
-            t.line(base + '/machine.slice/cpu.rt_runtime_us',
-                   cg['machine_rt_runtime_us'])
+        _cgroup_v1(t, cg)
     else:
-        t.line('sys/fs/cgroup/cgroup.controllers',
-               'cpuset cpu io memory hugetlb pids rdma misc')
-        release = kernel['release']
-        t.line('proc/sys/kernel/osrelease', release)
-        t.write('boot/config-%s' % release, ''.join(
-            '%s=%s\n' % kv if kv[1] != 'n' else '# %s is not set\n' % kv[0]
-            for kv in sorted(kernel.get('config', {}).items())))
+        _cgroup_v2(t, desc['kernel'])
+
+
+def _cgroup_v1(t, cg):
+    base = 'sys/fs/cgroup/cpu,cpuacct'
+    t.symlink('cpu,cpuacct', 'sys/fs/cgroup/cpu')
+    if 'rt_runtime_us' in cg:
+        t.line(base + '/cpu.rt_runtime_us', cg['rt_runtime_us'])
+    else:
+        t.line(base + '/cpu.shares', 1024)
+    if 'machine_rt_runtime_us' in cg:
+        t.line(base + '/machine.slice/cpu.rt_runtime_us',
+               cg['machine_rt_runtime_us'])
+
+
+def _cgroup_v2(t, kernel):
+    t.line('sys/fs/cgroup/cgroup.controllers',
+           'cpuset cpu io memory hugetlb pids rdma misc')
+    release = kernel['release']
+    t.line('proc/sys/kernel/osrelease', release)
+    t.write('boot/config-%s' % release, ''.join(
+        '%s=%s\n' % kv if kv[1] != 'n' else '# %s is not set\n' % kv[0]
+        for kv in sorted(kernel.get('config', {}).items())))
+
+
+def _qemu_conf(t, desc, topo):
     if desc.get('qemu_conf'):
         t.write('etc/libvirt/qemu.conf', desc['qemu_conf'])
 
-    # processes: kthreadd's children, and user processes
-    _processes(t, desc, topo)
 
-    # clocks and CPU identification
-    t.line(sysd + '/clocksource/clocksource0/current_clocksource',
+def _clocks_and_cpuinfo(t, desc, topo):
+    t.line(_SYSD + '/clocksource/clocksource0/current_clocksource',
            desc['clocksource'])
     info = desc['cpuinfo']
     t.write('proc/cpuinfo', ''.join(
         'processor\t: %d\nvendor_id\t: %s\nmodel name\t: %s\n'
         'flags\t\t: %s\n\n' % (cpu, info['vendor'], info['model'],
                                ' '.join(info['flags']))
-        for cpu in sorted(cpus)))
+        for cpu in sorted(topo.cpus)))
 
-    # cpufreq: cpuN/cpufreq is a symlink to its policy, as in sysfs
+
+def _cpufreq(t, desc, topo):
+    """cpuN/cpufreq is a symlink to its policy, as in sysfs."""
     freq = desc.get('cpufreq')
-    if freq:
-        governors = _per_cpu(freq.get('per_cpu'), cpus, freq['governor'])
-        for cpu in sorted(cpus):
-            t.line('%s/cpu/cpufreq/policy%d/scaling_governor' % (sysd, cpu),
-                   governors[cpu])
-            t.symlink('../cpufreq/policy%d' % cpu,
-                      '%s/cpu/cpu%d/cpufreq' % (sysd, cpu))
+    if not freq:
+        return
+    governors = _per_cpu(freq.get('per_cpu'), topo.cpus, freq['governor'])
+    for cpu in sorted(topo.cpus):
+        t.line('%s/cpu/cpufreq/policy%d/scaling_governor' % (_SYSD, cpu),
+               governors[cpu])
+        t.symlink('../cpufreq/policy%d' % cpu,
+                  '%s/cpu/cpu%d/cpufreq' % (_SYSD, cpu))
 
-    idle = desc.get('cpuidle')
-    if idle:
-        _cpuidle(t, idle, cpus)
 
-    # memory
+def _memory(t, desc, topo):
     t.line('sys/kernel/mm/transparent_hugepage/enabled', desc['thp'])
     if desc.get('ksm') is not None:
         t.line('sys/kernel/mm/ksm/run', desc['ksm'])
@@ -244,22 +260,27 @@ def build(desc, dest):
             'Priority\n' + ''.join(line + '\n'
                                    for line in desc.get('swaps') or ()))
 
-    # CAT
-    res = desc.get('resctrl')
-    if res:
-        _resctrl(t, res, topo)
 
-    # SMI counter of the first CPU; an AMD CPU has no MSR 0x34 (EIO on a
-    # host; here, a file too short to hold it).
+def _msr(t, desc, topo):
+    """The SMI counter of the first CPU.
+
+    An AMD CPU has no MSR 0x34 (EIO on a host; here, a file too short to
+    hold it).
+    """
     msr = desc.get('msr')
-    if msr is not None:
-        count = msr.get('smi_count')
-        data = b'\0' * 0x34 + (struct.pack('<Q', count)
-                               if count is not None else b'')
-        t.write('dev/cpu/%d/msr' % min(cpus), data)
+    if msr is None:
+        return
+    count = msr.get('smi_count')
+    data = b'\0' * 0x34 + (struct.pack('<Q', count)
+                           if count is not None else b'')
+    t.write('dev/cpu/%d/msr' % min(topo.cpus), data)
 
-    # nova.conf and the latency certificate (read by the CLI and the
-    # compute driver, not by the profile reader)
+
+def _nova_files(t, desc, topo):
+    """nova.conf and the latency certificate.
+
+    Read by the CLI and the compute driver, not by the profile reader.
+    """
     conf = desc.get('nova_conf')
     if conf:
         t.write('etc/nova/nova.conf', '[compute]\n' + ''.join(
@@ -268,13 +289,23 @@ def build(desc, dest):
     if cert:
         t.write('etc/nova/nova-rt-latency.json',
                 json.dumps(certificate(desc, cert)))
-    return dest
+
+
+def _optional(key, writer):
+    """A step that writes ``desc[key]`` with ``writer`` when it is set."""
+    def step(t, desc, topo):
+        value = desc.get(key)
+        if value:
+            writer(t, value, topo)
+    return step
 
 
 def certificate(desc, given):
-    """A certificate measured on this tree's host state ``age_days`` ago
-    (1 by default): its identity is the tree's own kernel release, command
-    line and isolated CPUs, and the keys ``given`` override any field.
+    """A certificate measured on this tree's host state ``age_days`` ago.
+
+    ``age_days`` is 1 by default; the certificate's identity is the tree's
+    own kernel release, command line and isolated CPUs, and the keys
+    ``given`` override any field.
     """
     given = dict(given)
     age = datetime.timedelta(days=given.pop('age_days', 1))
@@ -298,6 +329,7 @@ def certificate(desc, given):
 
 
 def _processes(t, desc, topo):
+    """kthreadd's children, and user processes."""
     kt = desc['kthreads']
     pid = 2
     procs = [(1, 'systemd', 0, 0, 'other', 0), (2, 'kthreadd', 0, 0,
@@ -330,7 +362,8 @@ def _processes(t, desc, topo):
         t.write('proc/%d/stat' % p[0], _stat(*p))
 
 
-def _cpuidle(t, idle, cpus):
+def _cpuidle(t, idle, topo):
+    cpus = topo.cpus
     sysd = 'sys/devices/system/cpu'
     t.line(sysd + '/cpuidle/current_driver', idle['driver'])
     t.write('dev/cpu_dma_latency',
@@ -349,6 +382,7 @@ def _cpuidle(t, idle, cpus):
 
 
 def _resctrl(t, res, topo):
+    """CAT: the L3 allocation info and the L3 caches' identities."""
     base = 'sys/fs/resctrl/info/L3'
     t.line(base + '/cbm_mask', res['cbm_mask'])
     t.line(base + '/num_closids', res['num_closids'])
@@ -365,6 +399,36 @@ def _resctrl(t, res, topo):
         t.line(cache + '/index3/id', cache_id)
         t.line(cache + '/index3/size', '%dK' % res['l3_kib'])
         t.line(cache + '/index3/shared_cpu_list', cpuset.format(domain))
+
+
+# The steps of a build, one per part of the host; each takes the tree, the
+# description and its topology, and writes only what the description asks.
+_STEPS = (
+    _numa,
+    _kernel,
+    _interrupts,
+    _kvm,
+    _sysctls,
+    _cgroup,
+    _qemu_conf,
+    _processes,
+    _clocks_and_cpuinfo,
+    _cpufreq,
+    _optional('cpuidle', _cpuidle),
+    _memory,
+    _optional('resctrl', _resctrl),
+    _msr,
+    _nova_files,
+)
+
+
+def build(desc, dest):
+    """Write the tree ``desc`` describes under ``dest`` (created)."""
+    t = _Tree(dest)
+    topo = Topology(desc['topology'])
+    for step in _STEPS:
+        step(t, desc, topo)
+    return dest
 
 
 def main(argv):

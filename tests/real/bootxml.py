@@ -84,10 +84,21 @@ def for_boot(root, name, expect, kernel, initrd, console_log):
     OEM strings.
     """
     out = for_define(root, name)
-    changes = []
     out.set('type', 'qemu')
-    changes.append("domain type='qemu' (TCG)")
+    changes = ["domain type='qemu' (TCG)"]
+    changes += _tcg_cpu(out)
+    changes += _drop_host_memory(out)
+    changes += _drop_cachetune(out)
+    changes += _boot_test_guest(out, expect, kernel, initrd)
+    changes += _serial_console_only(out, console_log)
+    for tag, value in (('on_poweroff', 'destroy'), ('on_reboot', 'destroy'),
+                       ('on_crash', 'destroy')):
+        _set_text(out, tag, value)
+    return out, changes
 
+
+def _tcg_cpu(out):
+    """A qemu64 CPU with the generated topology and NUMA cells."""
     cpu = out.find('cpu')
     if cpu is None:
         cpu = ET.SubElement(out, 'cpu')
@@ -102,23 +113,36 @@ def for_boot(root, name, expect, kernel, initrd, console_log):
     model.text = 'qemu64'
     for child in keep:
         cpu.append(child)
-    changes.append('cpu: qemu64')
+    return ['cpu: qemu64']
 
+
+def _drop_host_memory(out):
+    """No locked memory or huge pages: no CAP_SYS_RESOURCE or hugetlbfs."""
+    changes = []
     backing = out.find('memoryBacking')
-    if backing is not None:
-        for tag in ('locked', 'hugepages'):
-            for el in backing.findall(tag):
-                backing.remove(el)
-                changes.append('memoryBacking/%s removed' % tag)
-        if not len(backing):
-            out.remove(backing)
+    if backing is None:
+        return changes
+    for tag in ('locked', 'hugepages'):
+        for el in backing.findall(tag):
+            backing.remove(el)
+            changes.append('memoryBacking/%s removed' % tag)
+    if not len(backing):
+        out.remove(backing)
+    return changes
 
+
+def _drop_cachetune(out):
+    changes = []
     tune = out.find('cputune')
     if tune is not None:
         for el in tune.findall('cachetune'):
             tune.remove(el)
             changes.append('cputune/cachetune removed (no resctrl)')
+    return changes
 
+
+def _boot_test_guest(out, expect, kernel, initrd):
+    """Direct kernel boot of the test guest, keeping a generated cmdline."""
     os_el = out.find('os')
     for tag in ('boot', 'kernel', 'initrd', 'loader', 'nvram', 'bootmenu'):
         for el in os_el.findall(tag):
@@ -134,12 +158,16 @@ def for_boot(root, name, expect, kernel, initrd, console_log):
     _sub(os_el, 'initrd', initrd)
     if expect['direct_kernel_boot']:
         cmdline = (generated + ' ' + GUEST_CONSOLE_ARGS).strip()
-        changes.append('os/cmdline: %r appended' % GUEST_CONSOLE_ARGS)
+        change = 'os/cmdline: %r appended' % GUEST_CONSOLE_ARGS
     else:
         cmdline = GUEST_CONSOLE_ARGS
-        changes.append('os: disk boot replaced by the test guest kernel')
+        change = 'os: disk boot replaced by the test guest kernel'
     _sub(os_el, 'cmdline', cmdline)
+    return [change]
 
+
+def _serial_console_only(out, console_log):
+    """Only the devices in _KEEP_DEVICES, and a serial port to a file."""
     devices = out.find('devices')
     if devices is None:
         devices = ET.SubElement(out, 'devices')
@@ -149,13 +177,8 @@ def for_boot(root, name, expect, kernel, initrd, console_log):
     serial = ET.SubElement(devices, 'serial', type='file')
     ET.SubElement(serial, 'source', path=console_log)
     ET.SubElement(serial, 'target', port='0')
-    changes.append('devices: only %s kept, serial to %s'
-                   % (', '.join(_KEEP_DEVICES), console_log))
-
-    for tag, value in (('on_poweroff', 'destroy'), ('on_reboot', 'destroy'),
-                       ('on_crash', 'destroy')):
-        _set_text(out, tag, value)
-    return out, changes
+    return ['devices: only %s kept, serial to %s'
+            % (', '.join(_KEEP_DEVICES), console_log)]
 
 
 def _sub(parent, tag, text):

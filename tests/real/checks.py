@@ -80,90 +80,131 @@ def summarize(root):
     splits ``vcpus='1-3'`` into one element per vCPU in ``dumpxml``).
     """
     s = {}
-    vcpu = root.find('vcpu')
-    if vcpu is not None and vcpu.text:
-        s['vcpu'] = int(vcpu.text.strip())
-    iothreads = root.find('iothreads')
-    if iothreads is not None and iothreads.text:
-        s['iothreads'] = int(iothreads.text.strip())
-
-    tune = root.find('cputune')
-    if tune is not None:
-        for el in tune.findall('vcpupin'):
-            key = 'cputune/vcpupin[vcpu=%s]' % el.get('vcpu')
-            s[key] = cpus(el.get('cpuset'), key)
-        el = tune.find('emulatorpin')
+    for tag in ('vcpu', 'iothreads'):
+        el = root.find(tag)
+        if el is not None and el.text:
+            s[tag] = int(el.text.strip())
+    for tag, summarize_part in _SUMMARY_PARTS:
+        el = root.find(tag)
         if el is not None:
-            s['cputune/emulatorpin'] = cpus(el.get('cpuset'),
-                                            'cputune/emulatorpin')
-        for el in tune.findall('iothreadpin'):
-            key = 'cputune/iothreadpin[iothread=%s]' % el.get('iothread')
-            s[key] = cpus(el.get('cpuset'), key)
-        for tag, attr, each in (('vcpusched', 'vcpus', 'vcpu'),
-                                ('iothreadsched', 'iothreads', 'iothread')):
-            for el in tune.findall(tag):
-                members = cpus(el.get(attr), 'cputune/%s %s' % (tag, attr))
-                for m in sorted(members):
-                    s['cputune/%s[%s=%d]' % (tag, each, m)] = (
-                        el.get('scheduler'), _int_or_none(el.get('priority')))
-        el = tune.find('emulatorsched')
-        if el is not None:
-            s['cputune/emulatorsched'] = (
-                el.get('scheduler'), _int_or_none(el.get('priority')))
-        for ct in tune.findall('cachetune'):
-            vcpus = fmt(cpus(ct.get('vcpus'), 'cputune/cachetune vcpus'))
-            for cache in ct.findall('cache'):
-                key = ('cputune/cachetune[vcpus=%s]/cache[id=%s,level=%s,'
-                       'type=%s]' % (vcpus, cache.get('id'),
-                                     cache.get('level'), cache.get('type')))
-                s[key] = to_kib(cache.get('size'), cache.get('unit'), 'B')
-
-    backing = root.find('memoryBacking')
-    if backing is not None:
-        for child in backing:
-            if child.tag == 'hugepages':
-                for page in child.findall('page'):
-                    key = 'memoryBacking/hugepages/page[size=%dKiB,' \
-                          'nodeset=%s]' % (to_kib(page.get('size'),
-                                                  page.get('unit')),
-                                           page.get('nodeset', ''))
-                    s[key] = True
-                if not len(child):
-                    s['memoryBacking/hugepages'] = True
-            else:
-                s['memoryBacking/%s' % child.tag] = tuple(
-                    sorted(child.attrib.items()))
-
-    sysinfo = root.find('sysinfo')
-    if sysinfo is not None:
-        for block in ('bios', 'system', 'baseBoard', 'chassis'):
-            for el in sysinfo.findall('%s/entry' % block):
-                s['sysinfo/%s/entry[name=%s]' % (block, el.get('name'))] = (
-                    el.text or '')
-        oem = sysinfo.find('oemStrings')
-        if oem is not None:
-            s['sysinfo/oemStrings'] = tuple(e.text or ''
-                                            for e in oem.findall('entry'))
-
-    os_el = root.find('os')
-    if os_el is not None:
-        for tag in ('kernel', 'initrd', 'cmdline'):
-            el = os_el.find(tag)
-            if el is not None:
-                s['os/%s' % tag] = el.text or ''
-        el = os_el.find('smbios')
-        if el is not None:
-            s['os/smbios'] = el.get('mode')
-
-    features = root.find('features')
-    if features is not None:
-        el = features.find('pmu')
-        if el is not None:
-            s['features/pmu'] = el.get('state', 'on')
-        el = features.find('kvm/hint-dedicated')
-        if el is not None:
-            s['features/kvm/hint-dedicated'] = el.get('state')
+            s.update(summarize_part(el))
     return s
+
+
+def _summarize_pins(tune):
+    s = {}
+    for el in tune.findall('vcpupin'):
+        key = 'cputune/vcpupin[vcpu=%s]' % el.get('vcpu')
+        s[key] = cpus(el.get('cpuset'), key)
+    el = tune.find('emulatorpin')
+    if el is not None:
+        s['cputune/emulatorpin'] = cpus(el.get('cpuset'),
+                                        'cputune/emulatorpin')
+    for el in tune.findall('iothreadpin'):
+        key = 'cputune/iothreadpin[iothread=%s]' % el.get('iothread')
+        s[key] = cpus(el.get('cpuset'), key)
+    return s
+
+
+def _summarize_sched(tune):
+    s = {}
+    for tag, attr, each in (('vcpusched', 'vcpus', 'vcpu'),
+                            ('iothreadsched', 'iothreads', 'iothread')):
+        for el in tune.findall(tag):
+            members = cpus(el.get(attr), 'cputune/%s %s' % (tag, attr))
+            for m in sorted(members):
+                s['cputune/%s[%s=%d]' % (tag, each, m)] = _sched_of(el)
+    el = tune.find('emulatorsched')
+    if el is not None:
+        s['cputune/emulatorsched'] = _sched_of(el)
+    return s
+
+
+def _sched_of(el):
+    return el.get('scheduler'), _int_or_none(el.get('priority'))
+
+
+def _summarize_cachetune(tune):
+    s = {}
+    for ct in tune.findall('cachetune'):
+        vcpus = fmt(cpus(ct.get('vcpus'), 'cputune/cachetune vcpus'))
+        for cache in ct.findall('cache'):
+            key = ('cputune/cachetune[vcpus=%s]/cache[id=%s,level=%s,'
+                   'type=%s]' % (vcpus, cache.get('id'),
+                                 cache.get('level'), cache.get('type')))
+            s[key] = to_kib(cache.get('size'), cache.get('unit'), 'B')
+    return s
+
+
+def _summarize_cputune(tune):
+    s = _summarize_pins(tune)
+    s.update(_summarize_sched(tune))
+    s.update(_summarize_cachetune(tune))
+    return s
+
+
+def _summarize_memory_backing(backing):
+    s = {}
+    for child in backing:
+        if child.tag != 'hugepages':
+            s['memoryBacking/%s' % child.tag] = tuple(
+                sorted(child.attrib.items()))
+            continue
+        for page in child.findall('page'):
+            key = 'memoryBacking/hugepages/page[size=%dKiB,' \
+                  'nodeset=%s]' % (to_kib(page.get('size'),
+                                          page.get('unit')),
+                                   page.get('nodeset', ''))
+            s[key] = True
+        if not len(child):
+            s['memoryBacking/hugepages'] = True
+    return s
+
+
+def _summarize_sysinfo(sysinfo):
+    s = {}
+    for block in ('bios', 'system', 'baseBoard', 'chassis'):
+        for el in sysinfo.findall('%s/entry' % block):
+            s['sysinfo/%s/entry[name=%s]' % (block, el.get('name'))] = (
+                el.text or '')
+    oem = sysinfo.find('oemStrings')
+    if oem is not None:
+        s['sysinfo/oemStrings'] = tuple(e.text or ''
+                                        for e in oem.findall('entry'))
+    return s
+
+
+def _summarize_os(os_el):
+    s = {}
+    for tag in ('kernel', 'initrd', 'cmdline'):
+        el = os_el.find(tag)
+        if el is not None:
+            s['os/%s' % tag] = el.text or ''
+    el = os_el.find('smbios')
+    if el is not None:
+        s['os/smbios'] = el.get('mode')
+    return s
+
+
+def _summarize_features(features):
+    s = {}
+    el = features.find('pmu')
+    if el is not None:
+        s['features/pmu'] = el.get('state', 'on')
+    el = features.find('kvm/hint-dedicated')
+    if el is not None:
+        s['features/kvm/hint-dedicated'] = el.get('state')
+    return s
+
+
+# The top-level elements summarized, each by its own function.
+_SUMMARY_PARTS = (
+    ('cputune', _summarize_cputune),
+    ('memoryBacking', _summarize_memory_backing),
+    ('sysinfo', _summarize_sysinfo),
+    ('os', _summarize_os),
+    ('features', _summarize_features),
+)
 
 
 def _int_or_none(value):
@@ -260,13 +301,22 @@ def check_expectations(root, expect):
         return problems
     plan = Plan(expect)
     s = summarize(root)
-    p = problems.append
+    for check in _EXPECTATION_CHECKS:
+        problems.extend(check(s, plan, expect))
+    return problems
 
+
+def _expect_vcpu_count(s, plan, expect):
     if s.get('vcpu') != plan.vcpus:
-        p('vcpu: expected %d vCPUs, the XML has %s'
-          % (plan.vcpus, s.get('vcpu')))
+        return ['vcpu: expected %d vCPUs, the XML has %s'
+                % (plan.vcpus, s.get('vcpu'))]
+    return []
 
-    # Pins.
+
+def _expect_vcpu_pins(s, plan, expect):
+    """Every vCPU pinned as planned; no pin for a vCPU the guest lacks."""
+    problems = []
+    p = problems.append
     for v in range(plan.vcpus):
         key = 'cputune/vcpupin[vcpu=%d]' % v
         if key not in s:
@@ -281,105 +331,171 @@ def check_expectations(root, expect):
         elif v in plan.hk and s[key] & plan.rt_pcpus:
             p('%s: housekeeping vCPU %d is pinned onto %s'
               % (key, v, plan.owners(s[key])))
+    return problems
+
+
+def _expect_emulator_pin(s, plan, expect):
     emu = s.get('cputune/emulatorpin')
     if emu is None:
-        p('cputune/emulatorpin: missing (expected host CPUs %s)'
-          % fmt(plan.emulator))
-    else:
-        if emu != plan.emulator:
-            p('cputune/emulatorpin: expected host CPUs %s, the XML has %s'
-              % (fmt(plan.emulator), fmt(emu)))
-        if emu & plan.rt_pcpus:
-            p('cputune/emulatorpin: the emulator thread may run on %s'
-              % plan.owners(emu))
-    for key in sorted(k for k in s if k.startswith('cputune/iothreadpin[')):
-        if s[key] & plan.rt_pcpus:
-            p('%s: the I/O thread may run on %s' % (key, plan.owners(s[key])))
+        return ['cputune/emulatorpin: missing (expected host CPUs %s)'
+                % fmt(plan.emulator)]
+    problems = []
+    if emu != plan.emulator:
+        problems.append('cputune/emulatorpin: expected host CPUs %s, the XML '
+                        'has %s' % (fmt(plan.emulator), fmt(emu)))
+    if emu & plan.rt_pcpus:
+        problems.append('cputune/emulatorpin: the emulator thread may run on '
+                        '%s' % plan.owners(emu))
+    return problems
 
-    # Scheduling classes.
+
+def _expect_iothread_pins(s, plan, expect):
+    return ['%s: the I/O thread may run on %s' % (key, plan.owners(s[key]))
+            for key in sorted(k for k in s
+                              if k.startswith('cputune/iothreadpin['))
+            if s[key] & plan.rt_pcpus]
+
+
+def _expect_vcpu_sched(s, plan, expect):
+    """Real-time vCPUs in the planned class; housekeeping ones not RT."""
+    problems = []
     want = (expect['vcpu_scheduler'], expect['vcpu_priority'])
     for v in range(plan.vcpus):
         key = 'cputune/vcpusched[vcpu=%d]' % v
         got = s.get(key)
         if v in plan.rt:
-            if got is None:
-                p('%s: missing: real-time vCPU %d gets no %s class'
-                  % (key, v, want[0]))
-                continue
-            if got[0] != want[0]:
-                p('%s scheduler: expected %s, the XML has %s'
-                  % (key, want[0], got[0]))
-            if got[1] != want[1]:
-                p('%s priority: expected %d, the XML has %s'
-                  % (key, want[1], got[1]))
+            problems.extend(_realtime_vcpu_sched(key, v, got, want))
         elif got is not None and got[0] in RT_CLASSES:
-            p('%s: housekeeping vCPU %d gets the real-time class %s'
-              % (key, v, got[0]))
+            problems.append('%s: housekeeping vCPU %d gets the real-time '
+                            'class %s' % (key, v, got[0]))
+    return problems
+
+
+def _realtime_vcpu_sched(key, v, got, want):
+    if got is None:
+        return ['%s: missing: real-time vCPU %d gets no %s class'
+                % (key, v, want[0])]
+    problems = []
+    if got[0] != want[0]:
+        problems.append('%s scheduler: expected %s, the XML has %s'
+                        % (key, want[0], got[0]))
+    if got[1] != want[1]:
+        problems.append('%s priority: expected %d, the XML has %s'
+                        % (key, want[1], got[1]))
+    return problems
+
+
+def _expect_emulator_sched(s, plan, expect):
+    """The emulator and every I/O thread in the emulator's class."""
+    problems = []
     emu_want = (expect['emulator_scheduler'], expect['emulator_priority'])
-    _check_sched(p, 'cputune/emulatorsched', s.get('cputune/emulatorsched'),
-                 emu_want)
+    _check_sched(problems.append, 'cputune/emulatorsched',
+                 s.get('cputune/emulatorsched'), emu_want)
     for t in range(1, s.get('iothreads', 0) + 1):
         key = 'cputune/iothreadsched[iothread=%d]' % t
-        _check_sched(p, key, s.get(key), emu_want)
+        _check_sched(problems.append, key, s.get(key), emu_want)
+    return problems
 
-    # Guest kernel arguments and their delivery.
+
+def _expect_oem_strings(s, plan, expect):
+    """The OEM strings, one of them carrying the guest kernel arguments."""
     oem = list(s.get('sysinfo/oemStrings', ()))
-    p_oem = _compare_list('sysinfo/oemStrings', expect['oem_strings'], oem,
-                          'the XML has')
-    problems.extend(p_oem)
+    problems = _compare_list('sysinfo/oemStrings', expect['oem_strings'],
+                             oem, 'the XML has')
     args = expect['guest_kernel_args']
     if args and CMDLINE_EXTRA + args not in oem:
-        p('sysinfo/oemStrings: no %s entry carrying the guest kernel '
-          'arguments %r' % (CMDLINE_EXTRA, args))
+        problems.append('sysinfo/oemStrings: no %s entry carrying the guest '
+                        'kernel arguments %r' % (CMDLINE_EXTRA, args))
     if oem and s.get('os/smbios') != 'sysinfo':
-        p('os/smbios: mode="sysinfo" is missing, so QEMU never gets the '
-          'OEM strings (the XML has %r)' % s.get('os/smbios'))
-    if expect['direct_kernel_boot']:
-        if 'os/kernel' not in s:
-            p('os/kernel: missing for a direct-kernel-boot guest')
-        if args and not contains_tokens(s.get('os/cmdline', ''), args):
-            p('os/cmdline: the guest kernel arguments %r are missing '
-              '(the XML has %r)' % (args, s.get('os/cmdline')))
-    elif 'os/kernel' in s:
-        p('os/kernel: present, but the expectations say disk-image boot')
+        problems.append('os/smbios: mode="sysinfo" is missing, so QEMU never '
+                        'gets the OEM strings (the XML has %r)'
+                        % s.get('os/smbios'))
+    return problems
 
-    # Features and memory.
+
+def _expect_boot(s, plan, expect):
+    """Direct kernel boot with the arguments on its command line, or not."""
+    if not expect['direct_kernel_boot']:
+        if 'os/kernel' in s:
+            return ['os/kernel: present, but the expectations say disk-image '
+                    'boot']
+        return []
+    problems = []
+    args = expect['guest_kernel_args']
+    if 'os/kernel' not in s:
+        problems.append('os/kernel: missing for a direct-kernel-boot guest')
+    if args and not contains_tokens(s.get('os/cmdline', ''), args):
+        problems.append('os/cmdline: the guest kernel arguments %r are '
+                        'missing (the XML has %r)'
+                        % (args, s.get('os/cmdline')))
+    return problems
+
+
+def _expect_features(s, plan, expect):
+    problems = []
     pmu = s.get('features/pmu', 'on')
     if expect['pmu'] != (pmu == 'on'):
-        p('features/pmu: expected state=%r, the XML has %r'
-          % ('on' if expect['pmu'] else 'off', s.get('features/pmu')))
+        problems.append('features/pmu: expected state=%r, the XML has %r'
+                        % ('on' if expect['pmu'] else 'off',
+                           s.get('features/pmu')))
     hint = s.get('features/kvm/hint-dedicated')
     if expect['hint_dedicated'] != (hint == 'on'):
-        p('features/kvm/hint-dedicated: expected state=%r, the XML has %r'
-          % ('on' if expect['hint_dedicated'] else 'off', hint))
+        problems.append('features/kvm/hint-dedicated: expected state=%r, the '
+                        'XML has %r'
+                        % ('on' if expect['hint_dedicated'] else 'off', hint))
+    return problems
+
+
+def _expect_locked_memory(s, plan, expect):
     locked = 'memoryBacking/locked' in s
     if expect['locked_memory'] != locked:
-        p('memoryBacking/locked: expected %s, the XML %s it'
-          % ('present' if expect['locked_memory'] else 'absent',
-             'has' if locked else 'lacks'))
+        return ['memoryBacking/locked: expected %s, the XML %s it'
+                % ('present' if expect['locked_memory'] else 'absent',
+                   'has' if locked else 'lacks')]
+    return []
 
-    # Cache allocation.
+
+def _expect_cachetune(s, plan, expect):
+    """The planned L3 reservation for the planned vCPUs, and no other."""
     caches = {k: v for k, v in s.items() if k.startswith('cputune/cachetune')}
     ct = expect['cachetune']
     if ct is None:
-        for key in sorted(caches):
+        return ['%s: unexpected cache reservation' % key
+                for key in sorted(caches)]
+    problems = []
+    p = problems.append
+    prefix = 'cputune/cachetune[vcpus=%s]' % fmt(
+        cpus(ct['vcpus'], 'cachetune.vcpus'))
+    l3 = {k: v for k, v in caches.items()
+          if k.startswith(prefix + '/') and ',level=3,' in k}
+    if not l3:
+        p('%s: missing, or without a level 3 cache (the XML has %s)'
+          % (prefix, ', '.join(sorted(caches)) or 'no cachetune'))
+    for key in sorted(l3):
+        if l3[key] != ct['cache_kib']:
+            p('%s size: expected %d KiB, the XML has %d KiB'
+              % (key, ct['cache_kib'], l3[key]))
+    for key in sorted(caches):
+        if not key.startswith(prefix + '/'):
             p('%s: unexpected cache reservation' % key)
-    else:
-        prefix = 'cputune/cachetune[vcpus=%s]' % fmt(
-            cpus(ct['vcpus'], 'cachetune.vcpus'))
-        l3 = {k: v for k, v in caches.items()
-              if k.startswith(prefix + '/') and ',level=3,' in k}
-        if not l3:
-            p('%s: missing, or without a level 3 cache (the XML has %s)'
-              % (prefix, ', '.join(sorted(caches)) or 'no cachetune'))
-        for key in sorted(l3):
-            if l3[key] != ct['cache_kib']:
-                p('%s size: expected %d KiB, the XML has %d KiB'
-                  % (key, ct['cache_kib'], l3[key]))
-        for key in sorted(caches):
-            if not key.startswith(prefix + '/'):
-                p('%s: unexpected cache reservation' % key)
     return problems
+
+
+# What check_expectations compares, in the order its problems are listed;
+# each takes the summary, the plan and the expectations.
+_EXPECTATION_CHECKS = (
+    _expect_vcpu_count,
+    _expect_vcpu_pins,
+    _expect_emulator_pin,
+    _expect_iothread_pins,
+    _expect_vcpu_sched,
+    _expect_emulator_sched,
+    _expect_oem_strings,
+    _expect_boot,
+    _expect_features,
+    _expect_locked_memory,
+    _expect_cachetune,
+)
 
 
 def _check_sched(p, key, got, want):
@@ -525,6 +641,12 @@ def decode_dmi_type11(raw):
     return [s.decode('utf-8', 'replace') for s in strings[:count]]
 
 
+# The console markers that carry one line of text, and their key in
+# parse_console's result.
+_CONSOLE_TEXT = {'CMDLINE': 'cmdline', 'ISOLATED': 'isolated',
+                 'NOHZFULL': 'nohz_full', 'ONLINE': 'online'}
+
+
 def parse_console(text):
     """The NRT- marker lines the test guest's /init prints.
 
@@ -534,37 +656,42 @@ def parse_console(text):
     ``oem_error`` (why a structure could not be decoded, or None),
     ``ready`` (bool: the guest printed everything).
     """
-    out = {'cmdline': None, 'isolated': None, 'nohz_full': None,
-           'online': None, 'oem': [], 'ready': False}
+    out = dict.fromkeys(_CONSOLE_TEXT.values())
+    out.update(oem=[], ready=False)
     hexdata = {}
-    for line in text.replace('\r', '').split('\n'):
-        idx = line.find('NRT-')
-        if idx < 0:
-            continue
-        tag, _, value = line[idx + 4:].partition(':')
-        if tag == 'CMDLINE':
-            out['cmdline'] = value.strip()
-        elif tag == 'ISOLATED':
-            out['isolated'] = value.strip()
-        elif tag == 'NOHZFULL':
-            out['nohz_full'] = value.strip()
-        elif tag == 'ONLINE':
-            out['online'] = value.strip()
+    for tag, value in _console_markers(text):
+        if tag in _CONSOLE_TEXT:
+            out[_CONSOLE_TEXT[tag]] = value.strip()
         elif tag == 'OEMHEX':
             entry, _, hexline = value.partition(':')
             hexdata.setdefault(entry, []).extend(hexline.split())
         elif tag == 'READY':
             out['ready'] = True
     out['oem_error'] = None
-    if not out['ready']:
-        return out       # still being written: decode only complete output
+    if out['ready']:     # still being written: decode only complete output
+        out['oem'], out['oem_error'] = _decode_oem(hexdata)
+    return out
+
+
+def _console_markers(text):
+    """``(tag, value)`` of each ``NRT-TAG:value`` line, in order."""
+    for line in text.replace('\r', '').split('\n'):
+        idx = line.find('NRT-')
+        if idx >= 0:
+            tag, _, value = line[idx + 4:].partition(':')
+            yield tag, value
+
+
+def _decode_oem(hexdata):
+    """The strings of every type 11 entry, and the last decoding error."""
+    oem, error = [], None
     for entry in sorted(hexdata, key=_entry_order):
         try:
             raw = bytes(int(h, 16) for h in hexdata[entry])
-            out['oem'].extend(decode_dmi_type11(raw))
+            oem.extend(decode_dmi_type11(raw))
         except ValueError as e:
-            out['oem_error'] = '%s: %s' % (entry, e)
-    return out
+            error = '%s: %s' % (entry, e)
+    return oem, error
 
 
 def _entry_order(name):
@@ -625,86 +752,120 @@ def check_threads(snapshot, expect):
     'affinity' (frozenset), 'processor'}}}``.
     """
     plan = Plan(expect)
+    problems = []
+    for check in (_vcpu_threads, _emulator_thread, _io_threads,
+                  _other_threads):
+        problems.extend(check(snapshot, plan, expect))
+    return problems
+
+
+def _desc(threads, tid):
+    return 'thread %d (%s)' % (tid, threads[tid]['comm'])
+
+
+def _vcpu_threads(snapshot, plan, expect):
     threads = snapshot['threads']
+    problems = []
+    for v in range(plan.vcpus):
+        tid = snapshot['vcpus'].get(v)
+        if tid is None or tid not in threads:
+            problems.append('cputune/vcpupin[vcpu=%d]: host: no QEMU thread '
+                            'found for vCPU %d' % (v, v))
+            continue
+        t, pin, desc = threads[tid], plan.pins[v], _desc(threads, tid)
+        if v in plan.rt:
+            problems.extend(_realtime_vcpu_thread(v, desc, t, pin, expect))
+        else:
+            problems.extend(_housekeeping_vcpu_thread(v, desc, t, plan))
+        if t['affinity'] != pin:
+            problems.append('cputune/vcpupin[vcpu=%d]: host: vCPU %d %s may '
+                            'run on host CPUs %s, pinned to %s'
+                            % (v, v, desc, fmt(t['affinity']), fmt(pin)))
+    return problems
+
+
+def _realtime_vcpu_thread(v, desc, t, pin, expect):
     problems = []
     p = problems.append
     want_cls = expect['vcpu_scheduler']
     want_prio = expect['vcpu_priority']
+    if t['policy'] != want_cls:
+        p('cputune/vcpusched[vcpu=%d] scheduler: host: real-time '
+          'vCPU %d %s runs SCHED_%s, expected SCHED_%s'
+          % (v, v, desc, t['policy'].upper(), want_cls.upper()))
+    if t['priority'] != want_prio:
+        p('cputune/vcpusched[vcpu=%d] priority: host: real-time '
+          'vCPU %d %s runs at priority %d, expected %d'
+          % (v, v, desc, t['priority'], want_prio))
+    if t['processor'] not in pin:
+        p('cputune/vcpupin[vcpu=%d]: host: real-time vCPU %d %s last '
+          'ran on CPU %d, pinned to %s'
+          % (v, v, desc, t['processor'], fmt(pin)))
+    return problems
 
-    def desc(tid):
-        t = threads[tid]
-        return 'thread %d (%s)' % (tid, t['comm'])
 
-    for v in range(plan.vcpus):
-        tid = snapshot['vcpus'].get(v)
-        if tid is None or tid not in threads:
-            p('cputune/vcpupin[vcpu=%d]: host: no QEMU thread found for '
-              'vCPU %d' % (v, v))
-            continue
-        t = threads[tid]
-        pin = plan.pins[v]
-        if v in plan.rt:
-            if t['policy'] != want_cls:
-                p('cputune/vcpusched[vcpu=%d] scheduler: host: real-time '
-                  'vCPU %d %s runs SCHED_%s, expected SCHED_%s'
-                  % (v, v, desc(tid), t['policy'].upper(), want_cls.upper()))
-            if t['priority'] != want_prio:
-                p('cputune/vcpusched[vcpu=%d] priority: host: real-time '
-                  'vCPU %d %s runs at priority %d, expected %d'
-                  % (v, v, desc(tid), t['priority'], want_prio))
-            if t['processor'] not in pin:
-                p('cputune/vcpupin[vcpu=%d]: host: real-time vCPU %d %s last '
-                  'ran on CPU %d, pinned to %s'
-                  % (v, v, desc(tid), t['processor'], fmt(pin)))
-        else:
-            if t['policy'] in RT_CLASSES:
-                p('cputune/vcpusched[vcpu=%d]: host: housekeeping vCPU %d %s '
-                  'runs SCHED_%s' % (v, v, desc(tid), t['policy'].upper()))
-            if t['affinity'] & plan.rt_pcpus:
-                p('cputune/vcpupin[vcpu=%d]: host: housekeeping vCPU %d %s '
-                  'may run on %s' % (v, v, desc(tid),
-                                     plan.owners(t['affinity'])))
-        if t['affinity'] != pin:
-            p('cputune/vcpupin[vcpu=%d]: host: vCPU %d %s may run on host '
-              'CPUs %s, pinned to %s'
-              % (v, v, desc(tid), fmt(t['affinity']), fmt(pin)))
+def _housekeeping_vcpu_thread(v, desc, t, plan):
+    problems = []
+    if t['policy'] in RT_CLASSES:
+        problems.append('cputune/vcpusched[vcpu=%d]: host: housekeeping '
+                        'vCPU %d %s runs SCHED_%s'
+                        % (v, v, desc, t['policy'].upper()))
+    if t['affinity'] & plan.rt_pcpus:
+        problems.append('cputune/vcpupin[vcpu=%d]: host: housekeeping '
+                        'vCPU %d %s may run on %s'
+                        % (v, v, desc, plan.owners(t['affinity'])))
+    return problems
 
-    pid = snapshot['pid']
-    emu_cls = expect['emulator_scheduler']
-    emu_prio = expect['emulator_priority']
+
+def _emulator_thread(snapshot, plan, expect):
+    threads, pid = snapshot['threads'], snapshot['pid']
     if pid not in threads:
-        p('cputune/emulatorpin: host: the QEMU main thread %d is gone' % pid)
-    else:
-        t = threads[pid]
-        if t['affinity'] & plan.rt_pcpus:
-            p('cputune/emulatorpin: host: the emulator %s may run on %s'
-              % (desc(pid), plan.owners(t['affinity'])))
-        if t['affinity'] != plan.emulator:
-            p('cputune/emulatorpin: host: the emulator %s may run on host '
-              'CPUs %s, expected %s' % (desc(pid), fmt(t['affinity']),
-                                        fmt(plan.emulator)))
-        _check_thread_class(p, 'cputune/emulatorsched', 'the emulator',
-                            desc(pid), t, emu_cls, emu_prio)
+        return ['cputune/emulatorpin: host: the QEMU main thread %d is gone'
+                % pid]
+    problems = []
+    p = problems.append
+    t, desc = threads[pid], _desc(threads, pid)
+    if t['affinity'] & plan.rt_pcpus:
+        p('cputune/emulatorpin: host: the emulator %s may run on %s'
+          % (desc, plan.owners(t['affinity'])))
+    if t['affinity'] != plan.emulator:
+        p('cputune/emulatorpin: host: the emulator %s may run on host '
+          'CPUs %s, expected %s' % (desc, fmt(t['affinity']),
+                                    fmt(plan.emulator)))
+    _check_thread_class(p, 'cputune/emulatorsched', 'the emulator', desc, t,
+                        expect['emulator_scheduler'],
+                        expect['emulator_priority'])
+    return problems
+
+
+def _io_threads(snapshot, plan, expect):
+    threads = snapshot['threads']
+    problems = []
+    p = problems.append
     for n, tid in sorted(snapshot['iothreads'].items()):
         if tid not in threads:
             continue
-        t = threads[tid]
-        key = 'cputune/iothreadpin[iothread=%d]' % n
+        t, desc = threads[tid], _desc(threads, tid)
         if t['affinity'] & plan.rt_pcpus:
-            p('%s: host: I/O %s may run on %s'
-              % (key, desc(tid), plan.owners(t['affinity'])))
+            p('cputune/iothreadpin[iothread=%d]: host: I/O %s may run on %s'
+              % (n, desc, plan.owners(t['affinity'])))
         _check_thread_class(p, 'cputune/iothreadsched[iothread=%d]' % n,
-                            'I/O thread %d' % n, desc(tid), t, emu_cls,
-                            emu_prio)
+                            'I/O thread %d' % n, desc, t,
+                            expect['emulator_scheduler'],
+                            expect['emulator_priority'])
+    return problems
+
+
+def _other_threads(snapshot, plan, expect):
+    """QEMU's threads that are neither vCPU, I/O nor the main thread."""
+    threads = snapshot['threads']
     known = (set(snapshot['vcpus'].values()) |
              set(snapshot['iothreads'].values()))
-    known.add(pid)
-    for tid in sorted(set(threads) - known):
-        t = threads[tid]
-        if t['affinity'] & plan.rt_pcpus:
-            p('cputune/emulatorpin: host: QEMU %s may run on %s'
-              % (desc(tid), plan.owners(t['affinity'])))
-    return problems
+    known.add(snapshot['pid'])
+    return ['cputune/emulatorpin: host: QEMU %s may run on %s'
+            % (_desc(threads, tid), plan.owners(threads[tid]['affinity']))
+            for tid in sorted(set(threads) - known)
+            if threads[tid]['affinity'] & plan.rt_pcpus]
 
 
 def _check_thread_class(p, key, who, tdesc, t, cls, prio):

@@ -160,6 +160,18 @@ def no_dedicated():
     return Result(UNKNOWN, 'no dedicated or isolated CPUs to judge')
 
 
+def unjudged(evidence, dedicated):
+    """UNKNOWN when a check about the dedicated CPUs cannot judge: its
+    evidence is missing (said first), or there is no dedicated CPU.
+    None when it can.
+    """
+    if not known(evidence):
+        return Result(UNKNOWN, str(evidence))
+    if not dedicated:
+        return no_dedicated()
+    return None
+
+
 # --- declaring and loading checks ----------------------------------------
 
 @dataclasses.dataclass(frozen=True)

@@ -20,14 +20,6 @@ from nova_rt.host import checks
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 
-PASS, WARN, FAIL, UNKNOWN = checks.PASS, checks.WARN, checks.FAIL, \
-    checks.UNKNOWN
-Result = checks.Result
-known = model.known
-fmt = cpuset.format
-_few = checks.few
-_no_dedicated = checks.no_dedicated
-
 
 @checks.check(
     'nova.cpu_dedicated_set', critical=True, order=20,
@@ -41,49 +33,58 @@ def check_dedicated_set(ctx):
     p = ctx.profile
     if not ctx.configured:
         suggested = ctx.suggested_isolated()
-        return Result(
-            WARN, '[compute] cpu_dedicated_set not set: the isolated CPUs '
-            '(%s) are judged as if dedicated' % (fmt(ctx.dedicated) or 'none'),
+        return checks.Result(
+            checks.WARN, '[compute] cpu_dedicated_set not set: the '
+            'isolated CPUs (%s) are judged as if dedicated' % (
+                cpuset.format(ctx.dedicated) or 'none'),
             remediation='[compute] cpu_dedicated_set = %s, cpu_shared_set = '
             '%s in nova.conf (nova-rt host plan)'
-            % (fmt(suggested) or '<isolated CPUs>',
-               fmt(p.online_cpus - suggested) or '<housekeeping CPUs>'))
+            % (cpuset.format(suggested) or '<isolated CPUs>',
+               cpuset.format(p.online_cpus - suggested)
+               or '<housekeeping CPUs>'))
     if not ctx.dedicated:
-        return Result(FAIL, '[compute] cpu_dedicated_set is empty')
+        return checks.Result(
+            checks.FAIL, '[compute] cpu_dedicated_set is empty')
     overlap = ctx.dedicated & ctx.shared
     if overlap:
-        return Result(FAIL, 'CPUs %s are in both cpu_dedicated_set and '
-                      'cpu_shared_set' % fmt(overlap),
-                      remediation='remove %s from cpu_shared_set'
-                      % fmt(overlap))
+        return checks.Result(
+            checks.FAIL, 'CPUs %s are in both cpu_dedicated_set and '
+            'cpu_shared_set' % cpuset.format(overlap),
+            remediation='remove %s from cpu_shared_set'
+            % cpuset.format(overlap))
     offline = ctx.dedicated - p.online_cpus if p.online_cpus else set()
     if offline:
-        return Result(FAIL, 'CPUs %s of cpu_dedicated_set are not online'
-                      % fmt(offline),
-                      remediation='remove %s from cpu_dedicated_set or bring '
-                      'them online' % fmt(offline))
-    return Result(PASS, 'cpu_dedicated_set = %s, cpu_shared_set = %s'
-                  % (fmt(ctx.dedicated), fmt(ctx.shared) or 'unset'))
+        return checks.Result(
+            checks.FAIL, 'CPUs %s of cpu_dedicated_set are not online'
+            % cpuset.format(offline),
+            remediation='remove %s from cpu_dedicated_set or bring '
+            'them online' % cpuset.format(offline))
+    return checks.Result(
+        checks.PASS, 'cpu_dedicated_set = %s, cpu_shared_set = %s'
+        % (cpuset.format(ctx.dedicated), cpuset.format(ctx.shared) or 'unset'))
 
 
 def _coverage(ctx, cpus, arg):
     """Every dedicated CPU in ``cpus`` (a profile set)?"""
-    if not known(cpus):
-        return Result(UNKNOWN, str(cpus))
+    if not model.known(cpus):
+        return checks.Result(checks.UNKNOWN, str(cpus))
     target = ctx.dedicated
     want = ctx.suggested_isolated()
-    remedy = '%s=%s on the kernel command line' % (arg, fmt(want | cpus)
-                                                   if want else '<CPUs>')
+    remedy = '%s=%s on the kernel command line' % (arg, cpuset.format(
+        want | cpus)
+        if want else '<CPUs>')
     if not target:
-        return Result(FAIL, 'no dedicated or isolated CPUs (%s: %s)'
-                      % (arg, fmt(cpus) or 'none'), remediation=remedy)
+        return checks.Result(
+            checks.FAIL, 'no dedicated or isolated CPUs (%s: %s)'
+            % (arg, cpuset.format(cpus) or 'none'), remediation=remedy)
     missing = target - cpus
     if missing:
-        return Result(FAIL, 'dedicated CPUs %s are not in %s (%s)'
-                      % (fmt(missing), arg, fmt(cpus) or 'empty'),
-                      remediation=remedy)
-    return Result(PASS, 'every dedicated CPU is in %s (%s)'
-                  % (arg, fmt(cpus)))
+        return checks.Result(
+            checks.FAIL, 'dedicated CPUs %s are not in %s (%s)'
+            % (cpuset.format(missing), arg, cpuset.format(cpus) or 'empty'),
+            remediation=remedy)
+    return checks.Result(checks.PASS, 'every dedicated CPU is in %s (%s)'
+                  % (arg, cpuset.format(cpus)))
 
 
 @checks.check(
@@ -94,23 +95,24 @@ def _coverage(ctx, cpus, arg):
 def check_isolated(ctx):
     p = ctx.profile
     result = _coverage(ctx, p.isolated_cpus, 'isolcpus')
-    if result.status == UNKNOWN:
+    if result.status == checks.UNKNOWN:
         return result
     want = ctx.suggested_isolated()
     remedy = 'isolcpus=managed_irq,domain,%s on the kernel command line' % (
-        fmt(want | p.isolated_cpus) if want else '<CPUs>')
+        cpuset.format(want | p.isolated_cpus) if want else '<CPUs>')
     observed = result.observed + ' [from %s]' % p.isolated_evidence
     if p.isolcpus_flags and 'domain' not in p.isolcpus_flags:
         # isolcpus=managed_irq,2-7 isolates nothing from the scheduler:
         # with flags, only the flags given apply.
         observed += '; isolcpus= has flags (%s) without "domain"' % ','.join(
             sorted(p.isolcpus_flags))
-    if result.status == PASS and p.online_cpus and \
+    if result.status == checks.PASS and p.online_cpus and \
             p.online_cpus <= p.isolated_cpus:
-        return Result(FAIL, 'every online CPU is isolated: no housekeeping '
-                      'CPU is left', remediation='leave one core per NUMA '
-                      'node out of isolcpus= (nova-rt host plan)')
-    return Result(result.status, observed, remediation=remedy)
+        return checks.Result(
+            checks.FAIL, 'every online CPU is isolated: no housekeeping '
+            'CPU is left', remediation='leave one core per NUMA '
+            'node out of isolcpus= (nova-rt host plan)')
+    return checks.Result(result.status, observed, remediation=remedy)
 
 
 @checks.check(
@@ -118,7 +120,7 @@ def check_isolated(ctx):
     expected='every dedicated CPU in nohz_full')
 def check_nohz_full(ctx):
     result = _coverage(ctx, ctx.profile.nohz_full_cpus, 'nohz_full')
-    if result.status == FAIL:
+    if result.status == checks.FAIL:
         return dataclasses.replace(result, remediation=result.remediation
                                    + ' (with nohz=on)')
     return result
@@ -136,7 +138,7 @@ def _sibling_conflicts(ctx):
     its sibling that is neither dedicated nor isolated).
     """
     p = ctx.profile
-    isolated = p.isolated_cpus if known(p.isolated_cpus) else frozenset()
+    isolated = p.isolated_cpus if model.known(p.isolated_cpus) else frozenset()
     in_shared, busy = {}, {}
     for cpu in sorted(ctx.dedicated):
         for sib in p.siblings_of(cpu) - {cpu}:
@@ -154,27 +156,28 @@ def _sibling_conflicts(ctx):
         'cpu_shared_set'))
 def check_smt(ctx):
     p = ctx.profile
-    if not known(p.smt_siblings):
-        return Result(UNKNOWN, str(p.smt_siblings))
-    if not ctx.dedicated:
-        return _no_dedicated()
+    unjudged = checks.unjudged(p.smt_siblings, ctx.dedicated)
+    if unjudged:
+        return unjudged
     if all(len(g) == 1 for g in p.smt_siblings):
-        return Result(PASS, 'no SMT siblings online')
+        return checks.Result(checks.PASS, 'no SMT siblings online')
     in_shared, busy = _sibling_conflicts(ctx)
     if in_shared:
-        return Result(FAIL, 'siblings of dedicated CPUs are in '
-                      'cpu_shared_set: %s' % _few(
+        return checks.Result(checks.FAIL, 'siblings of dedicated CPUs are in '
+                      'cpu_shared_set: %s' % checks.few(
                           '%d~%d' % kv for kv in in_shared.items()),
                       remediation='dedicate whole cores: move %s out of '
                       'cpu_shared_set (into cpu_dedicated_set), or boot with '
-                      'nosmt' % fmt(in_shared.values()))
+                      'nosmt' % cpuset.format(in_shared.values()))
     if busy:
-        return Result(WARN, 'siblings of dedicated CPUs run host work: %s'
-                      % _few('%d~%d' % kv for kv in busy.items()),
-                      remediation='isolate %s too, or add them to '
-                      'cpu_dedicated_set' % fmt(busy.values()))
-    return Result(PASS, 'every dedicated CPU\'s SMT siblings are dedicated '
-                  'or isolated')
+        return checks.Result(
+            checks.WARN, 'siblings of dedicated CPUs run host work: %s'
+            % checks.few('%d~%d' % kv for kv in busy.items()),
+            remediation='isolate %s too, or add them to '
+            'cpu_dedicated_set' % cpuset.format(busy.values()))
+    return checks.Result(
+        checks.PASS, 'every dedicated CPU\'s SMT siblings are dedicated '
+        'or isolated')
 
 
 @checks.check(
@@ -182,25 +185,25 @@ def check_smt(ctx):
     expected='no device IRQ allowed on a dedicated CPU')
 def check_irq_affinity(ctx):
     p = ctx.profile
-    if not known(p.irq_affinity):
-        return Result(UNKNOWN, str(p.irq_affinity))
-    if not ctx.dedicated:
-        return _no_dedicated()
+    unjudged = checks.unjudged(p.irq_affinity, ctx.dedicated)
+    if unjudged:
+        return unjudged
     # IRQ 0 is the legacy PIT timer: the kernel refuses to move it and it
     # stops firing once the local APIC timers run.
     offenders = [(irq, cpus) for irq, cpus in sorted(p.irq_affinity.items())
                  if irq != 0 and cpus & ctx.dedicated]
     if offenders:
-        hk = fmt(ctx.housekeeping) or '<housekeeping CPUs>'
-        return Result(
-            FAIL, '%d IRQs may fire on dedicated CPUs: %s' % (
+        hk = cpuset.format(ctx.housekeeping) or '<housekeeping CPUs>'
+        return checks.Result(
+            checks.FAIL, '%d IRQs may fire on dedicated CPUs: %s' % (
                 len(offenders),
-                _few('%d (%s)' % (irq, fmt(cpus)) for irq, cpus in offenders)),
+                checks.few('%d (%s)' % (irq, cpuset.format(
+                    cpus)) for irq, cpus in offenders)),
             remediation='irqaffinity=%s on the kernel command line, and '
             'IRQBALANCE_BANNED_CPULIST=%s for irqbalance (tuned\'s '
             'realtime-virtual-host profile does both)'
-            % (hk, fmt(ctx.dedicated)))
-    return Result(PASS, '%d IRQs, none on dedicated CPUs'
+            % (hk, cpuset.format(ctx.dedicated)))
+    return checks.Result(checks.PASS, '%d IRQs, none on dedicated CPUs'
                   % len(p.irq_affinity))
 
 
@@ -209,16 +212,16 @@ def check_irq_affinity(ctx):
     expected='unbound workqueues on housekeeping CPUs only')
 def check_workqueue(ctx):
     p = ctx.profile
-    if not known(p.workqueue_cpus):
-        return Result(UNKNOWN, str(p.workqueue_cpus))
-    if not ctx.dedicated:
-        return _no_dedicated()
+    unjudged = checks.unjudged(p.workqueue_cpus, ctx.dedicated)
+    if unjudged:
+        return unjudged
     overlap = p.workqueue_cpus & ctx.dedicated
     if overlap:
-        return Result(
-            WARN, 'unbound workqueues may run on dedicated CPUs %s'
-            % fmt(overlap),
+        return checks.Result(
+            checks.WARN, 'unbound workqueues may run on dedicated CPUs %s'
+            % cpuset.format(overlap),
             remediation='echo %s > /sys/devices/virtual/workqueue/cpumask '
             '(tuned does it from isolated_cores)'
             % host_reader.format_mask(ctx.housekeeping))
-    return Result(PASS, 'unbound workqueues on %s' % fmt(p.workqueue_cpus))
+    return checks.Result(checks.PASS, 'unbound workqueues on %s' %
+                         cpuset.format(p.workqueue_cpus))

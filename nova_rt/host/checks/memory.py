@@ -11,17 +11,8 @@
 # under the License.
 """Memory checks: THP, swap, KSM, reserved huge pages."""
 
-from nova_rt import cpuset
 from nova_rt.host import checks
 from nova_rt.host import model
-
-PASS, WARN, FAIL, UNKNOWN = checks.PASS, checks.WARN, checks.FAIL, \
-    checks.UNKNOWN
-Result = checks.Result
-known = model.known
-fmt = cpuset.format
-_few = checks.few
-_no_dedicated = checks.no_dedicated
 
 
 @checks.check(
@@ -32,12 +23,13 @@ _no_dedicated = checks.no_dedicated
         'never > /sys/kernel/mm/transparent_hugepage/enabled)'))
 def check_thp(ctx):
     thp = ctx.profile.thp
-    if not known(thp):
-        return Result(UNKNOWN, str(thp))
+    if not model.known(thp):
+        return checks.Result(checks.UNKNOWN, str(thp))
     if thp == 'always':
-        return Result(WARN, 'transparent_hugepage = always: khugepaged '
-                      'compaction and THP faults on the host')
-    return Result(PASS, 'transparent_hugepage = %s' % thp)
+        return checks.Result(
+            checks.WARN, 'transparent_hugepage = always: khugepaged '
+            'compaction and THP faults on the host')
+    return checks.Result(checks.PASS, 'transparent_hugepage = %s' % thp)
 
 
 @checks.check(
@@ -46,11 +38,11 @@ def check_thp(ctx):
     remediation='swapoff -a and remove swap from /etc/fstab')
 def check_swap(ctx):
     swaps = ctx.profile.swaps
-    if not known(swaps):
-        return Result(UNKNOWN, str(swaps))
+    if not model.known(swaps):
+        return checks.Result(checks.UNKNOWN, str(swaps))
     if swaps:
-        return Result(WARN, 'swap on: %s' % _few(swaps))
-    return Result(PASS, 'no swap')
+        return checks.Result(checks.WARN, 'swap on: %s' % checks.few(swaps))
+    return checks.Result(checks.PASS, 'no swap')
 
 
 @checks.check(
@@ -61,11 +53,12 @@ def check_swap(ctx):
         'ksmtuned'))
 def check_ksm(ctx):
     run = ctx.profile.ksm_run
-    if not known(run):
-        return Result(UNKNOWN, str(run))
+    if not model.known(run):
+        return checks.Result(checks.UNKNOWN, str(run))
     if run == 1:
-        return Result(WARN, 'ksmd is merging pages (ksm/run = 1)')
-    return Result(PASS, 'ksm/run = %d' % run)
+        return checks.Result(
+            checks.WARN, 'ksmd is merging pages (ksm/run = 1)')
+    return checks.Result(checks.PASS, 'ksm/run = %d' % run)
 
 
 @checks.check(
@@ -78,13 +71,14 @@ def check_ksm(ctx):
         'hw:mem_page_size'))
 def check_hugepages(ctx):
     p = ctx.profile
-    if not known(p.hugepages):
-        return Result(UNKNOWN, str(p.hugepages))
+    if not model.known(p.hugepages):
+        return checks.Result(checks.UNKNOWN, str(p.hugepages))
     nodes = sorted({p.node_of(c) for c in ctx.judged} - {None})
     if not nodes:
         # Found by the damaged-tree test: nothing to judge must not pass
         # silently with an empty observation.
-        return Result(UNKNOWN, 'no dedicated CPU on a known NUMA node')
+        return checks.Result(
+            checks.UNKNOWN, 'no dedicated CPU on a known NUMA node')
     without = [n for n in nodes
                if not any(p.hugepages.get(n, {}).values())]
     counts = '; '.join('node %d: %s' % (n, ', '.join(
@@ -92,6 +86,7 @@ def check_hugepages(ctx):
             p.hugepages.get(n, {}).items()) if count) or 'none')
         for n in nodes)
     if without:
-        return Result(WARN, 'no huge pages on node(s) %s (%s)' % (
+        return checks.Result(
+            checks.WARN, 'no huge pages on node(s) %s (%s)' % (
             ', '.join(map(str, without)), counts))
-    return Result(PASS, counts)
+    return checks.Result(checks.PASS, counts)

@@ -11,17 +11,8 @@
 # under the License.
 """Platform checks: SMIs and L3 cache allocation."""
 
-from nova_rt import cpuset
 from nova_rt.host import checks
 from nova_rt.host import model
-
-PASS, WARN, FAIL, UNKNOWN = checks.PASS, checks.WARN, checks.FAIL, \
-    checks.UNKNOWN
-Result = checks.Result
-known = model.known
-fmt = cpuset.format
-_few = checks.few
-_no_dedicated = checks.no_dedicated
 
 
 @checks.check(
@@ -33,12 +24,13 @@ _no_dedicated = checks.no_dedicated
         'scrub, error logging by firmware); load the msr module to sample'))
 def check_smi(ctx):
     smi = ctx.profile.smi
-    if not known(smi):
-        return Result(UNKNOWN, str(smi))
+    if not model.known(smi):
+        return checks.Result(checks.UNKNOWN, str(smi))
     if smi.count:
-        return Result(FAIL, '%d SMIs in %.2f s (MSR_SMI_COUNT, CPU %d)'
-                      % (smi.count, smi.interval, smi.cpu))
-    return Result(PASS, 'no SMI in %.2f s' % smi.interval)
+        return checks.Result(
+            checks.FAIL, '%d SMIs in %.2f s (MSR_SMI_COUNT, CPU %d)'
+            % (smi.count, smi.interval, smi.cpu))
+    return checks.Result(checks.PASS, 'no SMI in %.2f s' % smi.interval)
 
 
 @checks.check(
@@ -50,14 +42,16 @@ def check_smi(ctx):
 def check_cat(ctx):
     p = ctx.profile
     cat = p.cat
-    if known(cat):
+    if model.known(cat):
         sizes = sorted(set(cat.l3_kib.values()))
-        return Result(PASS, 'L3 CAT: %d ways, %d CLOSIDs, %d cache '
-                      'domain(s) of %s KiB' % (
-                          cat.ways, cat.num_closids, len(cat.l3_kib),
-                          '/'.join(map(str, sizes))))
-    if known(p.cpu_flags) and 'cat_l3' in p.cpu_flags:
-        return Result(WARN, 'the CPU has L3 CAT (cat_l3) but resctrl is not '
-                      'mounted: %s' % cat.reason)
-    return Result(UNKNOWN, '%s; the CPU flags do not show cat_l3'
+        return checks.Result(
+            checks.PASS, 'L3 CAT: %d ways, %d CLOSIDs, %d cache '
+            'domain(s) of %s KiB' % (
+                cat.ways, cat.num_closids, len(cat.l3_kib),
+                '/'.join(map(str, sizes))))
+    if model.known(p.cpu_flags) and 'cat_l3' in p.cpu_flags:
+        return checks.Result(
+            checks.WARN, 'the CPU has L3 CAT (cat_l3) but resctrl is not '
+            'mounted: %s' % cat.reason)
+    return checks.Result(checks.UNKNOWN, '%s; the CPU flags do not show cat_l3'
                   % cat.reason)

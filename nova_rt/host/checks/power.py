@@ -17,13 +17,6 @@ from nova_rt import cpuset
 from nova_rt.host import checks
 from nova_rt.host import model
 
-PASS, WARN, FAIL, UNKNOWN = checks.PASS, checks.WARN, checks.FAIL, \
-    checks.UNKNOWN
-Result = checks.Result
-known = model.known
-fmt = cpuset.format
-_few = checks.few
-_no_dedicated = checks.no_dedicated
 
 # An idle state whose exit takes longer than this is "deep": C1E exits in
 # about 10 us, C3/C6 in 40-130 us on current Xeon and EPYC.
@@ -39,26 +32,29 @@ MAX_IDLE_EXIT_LATENCY_US = 10
         'kernel command line'))
 def check_tsc(ctx):
     p = ctx.profile
-    if not known(p.clocksource):
-        return Result(UNKNOWN, str(p.clocksource))
-    if not known(p.cpu_flags):
+    if not model.known(p.clocksource):
+        return checks.Result(checks.UNKNOWN, str(p.clocksource))
+    if not model.known(p.cpu_flags):
         if p.clocksource != 'tsc':
             # Wrong whatever the CPU can do.
-            return Result(FAIL, 'clocksource %s (CPU flags unknown: %s)'
-                          % (p.clocksource, p.cpu_flags))
-        return Result(UNKNOWN, str(p.cpu_flags))
+            return checks.Result(
+                checks.FAIL, 'clocksource %s (CPU flags unknown: %s)'
+                % (p.clocksource, p.cpu_flags))
+        return checks.Result(checks.UNKNOWN, str(p.cpu_flags))
     missing = {'constant_tsc', 'nonstop_tsc'} - p.cpu_flags
     if missing:
-        return Result(FAIL, 'clocksource %s; CPU lacks %s' % (
+        return checks.Result(checks.FAIL, 'clocksource %s; CPU lacks %s' % (
             p.clocksource, ', '.join(sorted(missing))),
             remediation='a CPU with an invariant TSC (constant_tsc, '
             'nonstop_tsc); in the BIOS, disable options that stop the TSC '
             'in deep C-states')
     if p.clocksource != 'tsc':
-        return Result(FAIL, 'clocksource %s with an invariant TSC '
-                      '(the watchdog may have marked the TSC unstable)'
-                      % p.clocksource)
-    return Result(PASS, 'clocksource tsc, constant_tsc and nonstop_tsc')
+        return checks.Result(
+            checks.FAIL, 'clocksource %s with an invariant TSC '
+            '(the watchdog may have marked the TSC unstable)'
+            % p.clocksource)
+    return checks.Result(
+        checks.PASS, 'clocksource tsc, constant_tsc and nonstop_tsc')
 
 
 @checks.check(
@@ -66,28 +62,29 @@ def check_tsc(ctx):
     expected='governor performance on the dedicated CPUs')
 def check_governor(ctx):
     govs = ctx.profile.governors
-    if not known(govs):
-        return Result(UNKNOWN, str(govs))
+    if not model.known(govs):
+        return checks.Result(checks.UNKNOWN, str(govs))
     judged = [c for c in sorted(ctx.judged) if c in govs]
     if not judged:
-        return Result(UNKNOWN, 'no scaling_governor for the judged CPUs')
+        return checks.Result(
+            checks.UNKNOWN, 'no scaling_governor for the judged CPUs')
     slow = [c for c in judged if govs[c] != 'performance']
     if slow:
         names = sorted({govs[c] for c in slow})
-        return Result(WARN, 'CPUs %s use %s%s' % (
-            fmt(slow), '/'.join(names), ctx.judged_note),
+        return checks.Result(checks.WARN, 'CPUs %s use %s%s' % (
+            cpuset.format(slow), '/'.join(names), ctx.judged_note),
             remediation='cpupower -c %s frequency-set -g performance (tuned: '
             'governor=performance); BIOS power profile: maximum performance'
-            % fmt(slow))
-    return Result(PASS, 'performance on %s%s'
-                  % (fmt(judged), ctx.judged_note))
+            % cpuset.format(slow))
+    return checks.Result(checks.PASS, 'performance on %s%s'
+                  % (cpuset.format(judged), ctx.judged_note))
 
 
 def _deep_states(idle):
     """The states slower than MAX_IDLE_EXIT_LATENCY_US that the PM QoS
     limit (when known) still lets the CPUs enter.
     """
-    qos = idle.qos_latency_us if known(idle.qos_latency_us) else None
+    qos = idle.qos_latency_us if model.known(idle.qos_latency_us) else None
     return [s for s in idle.states
             if s.latency_us > MAX_IDLE_EXIT_LATENCY_US
             and (qos is None or s.latency_us <= qos)]
@@ -105,7 +102,7 @@ def _deep_enabled(idle, deep, judged):
 
 def _idle_why(idle):
     why = 'driver %s' % idle.driver
-    qos = idle.qos_latency_us if known(idle.qos_latency_us) else None
+    qos = idle.qos_latency_us if model.known(idle.qos_latency_us) else None
     if qos is not None and any(s.latency_us > qos for s in idle.states):
         why += ', PM QoS limit %d us' % qos
     return why
@@ -115,15 +112,17 @@ def _cstates_warning(ctx, deep, bad):
     latency = {}
     for state in deep:
         latency.setdefault(state.name, state.latency_us)
-    return Result(WARN, 'enabled with exit latency > %d us: %s%s' % (
+    return checks.Result(
+        checks.WARN, 'enabled with exit latency > %d us: %s%s' % (
         MAX_IDLE_EXIT_LATENCY_US, '; '.join(
-            '%s (%d us) on %s' % (name, latency[name], fmt(cpus))
+            '%s (%d us) on %s' % (name, latency[name], cpuset.format(cpus))
             for name, cpus in sorted(bad.items())),
         ctx.judged_note),
         remediation='cpupower -c %s idle-set -D %d (or tuned '
         'force_latency), or processor.max_cstate=1 '
         'intel_idle.max_cstate=0; BIOS: limit C-states to C1'
-        % (fmt(set().union(*bad.values())), MAX_IDLE_EXIT_LATENCY_US))
+        % (cpuset.format(set().union(*bad.values(
+            ))), MAX_IDLE_EXIT_LATENCY_US))
 
 
 @checks.check(
@@ -133,20 +132,24 @@ def _cstates_warning(ctx, deep, bad):
         'dedicated CPUs' % MAX_IDLE_EXIT_LATENCY_US))
 def check_cstates(ctx):
     p = ctx.profile
-    if known(p.cmdline) and p.cmdline.value('idle') == 'poll':
-        return Result(PASS, 'idle=poll: the CPUs never enter C-states')
+    if model.known(p.cmdline) and p.cmdline.value('idle') == 'poll':
+        return checks.Result(
+            checks.PASS, 'idle=poll: the CPUs never enter C-states')
     idle = p.cpuidle
-    if not known(idle):
-        return Result(UNKNOWN, str(idle))
+    if not model.known(idle):
+        return checks.Result(checks.UNKNOWN, str(idle))
     if idle.driver == 'none' or not idle.states:
-        return Result(PASS, 'no cpuidle driver: idle is HLT (C1) only')
+        return checks.Result(
+            checks.PASS, 'no cpuidle driver: idle is HLT (C1) only')
     deep = _deep_states(idle)
     judged = [c for c in sorted(ctx.judged) if c in idle.disabled]
     if not judged:
-        return Result(UNKNOWN, 'cpuidle state of the judged CPUs unreadable')
+        return checks.Result(
+            checks.UNKNOWN, 'cpuidle state of the judged CPUs unreadable')
     bad = _deep_enabled(idle, deep, judged)
     if bad:
         return _cstates_warning(ctx, deep, bad)
-    return Result(PASS, 'no state slower than %d us enabled on %s (%s)%s'
-                  % (MAX_IDLE_EXIT_LATENCY_US, fmt(judged), _idle_why(idle),
-                     ctx.judged_note))
+    return checks.Result(
+        checks.PASS, 'no state slower than %d us enabled on %s (%s)%s'
+        % (MAX_IDLE_EXIT_LATENCY_US, cpuset.format(judged), _idle_why(idle),
+           ctx.judged_note))

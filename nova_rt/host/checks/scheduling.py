@@ -13,18 +13,9 @@
 essential kernel threads, RT throttling, the cgroup RT budget, kvmclock.
 """
 
-from nova_rt import cpuset
 from nova_rt.host import checks
 from nova_rt.host import model
 from nova_rt import priority as rt_priority
-
-PASS, WARN, FAIL, UNKNOWN = checks.PASS, checks.WARN, checks.FAIL, \
-    checks.UNKNOWN
-Result = checks.Result
-known = model.known
-fmt = cpuset.format
-_few = checks.few
-_no_dedicated = checks.no_dedicated
 
 
 @checks.check(
@@ -36,14 +27,14 @@ _no_dedicated = checks.no_dedicated
         'CONFIG_PREEMPT_RT=y in mainline since 6.12)'))
 def check_kernel(ctx):
     p = ctx.profile
-    if not known(p.kernel_evidence):
-        return Result(UNKNOWN, str(p.kernel_evidence))
+    if not model.known(p.kernel_evidence):
+        return checks.Result(checks.UNKNOWN, str(p.kernel_evidence))
     observed = '%s (%s)' % (p.kernel, p.kernel_evidence)
     if p.kernel == model.KERNEL_PREEMPT_RT:
-        return Result(PASS, observed)
+        return checks.Result(checks.PASS, observed)
     if p.kernel == model.KERNEL_PREEMPT:
-        return Result(WARN, observed)
-    return Result(FAIL, observed)
+        return checks.Result(checks.WARN, observed)
+    return checks.Result(checks.FAIL, observed)
 
 
 def _kthread_remedy(vcpu_priority):
@@ -61,12 +52,12 @@ def _kthreads_below(bound, vcpu_priority):
     if starved:
         return '%d not real-time, could starve under a SCHED_FIFO vCPU: %s' % (
             len(starved),
-            _few('%s %s' % (t.name, t.policy_name) for t in starved))
+            checks.few('%s %s' % (t.name, t.policy_name) for t in starved))
     low = [t for t in bound if not rt_priority.below_kthreads(
         vcpu_priority, rt_priority.effective_priority(t))]
     if low:
         return '%d at or below the vCPU priority %d: %s' % (
-            len(low), vcpu_priority, _few(
+            len(low), vcpu_priority, checks.few(
                 '%s %s %d' % (t.name, t.policy_name, t.priority)
                 for t in low))
     return None
@@ -79,22 +70,23 @@ def _kthreads_below(bound, vcpu_priority):
         'the vCPU priority'))
 def check_kthreads(ctx):
     p = ctx.profile
-    if not known(p.kthreads):
-        return Result(UNKNOWN, str(p.kthreads))
-    if not ctx.dedicated:
-        return _no_dedicated()
+    unjudged = checks.unjudged(p.kthreads, ctx.dedicated)
+    if unjudged:
+        return unjudged
     bound = [t for t in p.kthreads if t.cpu in ctx.dedicated]
     if not bound:
-        return Result(UNKNOWN, 'no ksoftirqd/ktimers/rcuc thread bound to '
-                      'the dedicated CPUs was found')
+        return checks.Result(
+            checks.UNKNOWN, 'no ksoftirqd/ktimers/rcuc thread bound to '
+            'the dedicated CPUs was found')
     failed = _kthreads_below(bound, ctx.vcpu_priority)
     if failed:
-        return Result(FAIL, failed,
+        return checks.Result(checks.FAIL, failed,
                       remediation=_kthread_remedy(ctx.vcpu_priority))
     lowest = min(bound, key=lambda t: t.priority)
-    return Result(PASS, 'lowest is %s %s %d, above the vCPU priority %d'
-                  % (lowest.name, lowest.policy_name, lowest.priority,
-                     ctx.vcpu_priority))
+    return checks.Result(
+        checks.PASS, 'lowest is %s %s %d, above the vCPU priority %d'
+        % (lowest.name, lowest.policy_name, lowest.priority,
+           ctx.vcpu_priority))
 
 
 @checks.check(
@@ -106,18 +98,21 @@ def check_kthreads(ctx):
 def check_rt_runtime(ctx):
     value, period = ctx.profile.sched_rt_runtime_us, \
         ctx.profile.sched_rt_period_us
-    if not known(value):
-        return Result(UNKNOWN, str(value))
+    if not model.known(value):
+        return checks.Result(checks.UNKNOWN, str(value))
     if value < 0:
-        return Result(PASS, 'kernel.sched_rt_runtime_us = -1 (no RT '
-                      'throttling)')
-    if known(period) and period > value:
-        return Result(FAIL, 'kernel.sched_rt_runtime_us = %d of %d: a busy '
-                      'SCHED_FIFO vCPU is stopped %d ms every %d ms' % (
-                          value, period, (period - value) // 1000,
-                          period // 1000))
-    return Result(FAIL, 'kernel.sched_rt_runtime_us = %d (RT throttling on)'
-                  % value)
+        return checks.Result(
+            checks.PASS, 'kernel.sched_rt_runtime_us = -1 (no RT '
+            'throttling)')
+    if model.known(period) and period > value:
+        return checks.Result(
+            checks.FAIL, 'kernel.sched_rt_runtime_us = %d of %d: a busy '
+            'SCHED_FIFO vCPU is stopped %d ms every %d ms' % (
+                value, period, (period - value) // 1000,
+                period // 1000))
+    return checks.Result(
+        checks.FAIL, 'kernel.sched_rt_runtime_us = %d (RT throttling on)'
+        % value)
 
 
 @checks.check(
@@ -130,33 +125,37 @@ def check_rt_runtime(ctx):
         'CONFIG_RT_GROUP_SCHED'))
 def check_cgroup_rt(ctx):
     cg = ctx.profile.cgroup
-    if not known(cg):
-        return Result(UNKNOWN, str(cg))
+    if not model.known(cg):
+        return checks.Result(checks.UNKNOWN, str(cg))
     runtime = ctx.profile.sched_rt_runtime_us
     if cg.rt_group_sched is False:
-        return Result(PASS, 'no RT group scheduling (%s, %s)'
+        return checks.Result(checks.PASS, 'no RT group scheduling (%s, %s)'
                       % (cg.version, cg.evidence))
-    if not known(cg.rt_group_sched):
-        if known(runtime) and runtime < 0:
-            return Result(PASS, 'RT group scheduling unknown, but '
-                          'sched_rt_runtime_us = -1 disables RT bandwidth')
-        return Result(UNKNOWN, str(cg.rt_group_sched))
+    if not model.known(cg.rt_group_sched):
+        if model.known(runtime) and runtime < 0:
+            return checks.Result(
+                checks.PASS, 'RT group scheduling unknown, but '
+                'sched_rt_runtime_us = -1 disables RT bandwidth')
+        return checks.Result(checks.UNKNOWN, str(cg.rt_group_sched))
     observed = 'RT group scheduling on (%s)' % cg.evidence
     if cg.machine_rt_runtime_us is not None:
         observed += ', machine slice cpu.rt_runtime_us = %d' % (
             cg.machine_rt_runtime_us)
     controllers = cg.libvirt_controllers
-    if known(controllers) and controllers is not None \
+    if model.known(controllers) and controllers is not None \
             and 'cpu' not in controllers:
-        return Result(PASS, observed + '; qemu.conf cgroup_controllers '
-                      'leaves out "cpu"')
-    if known(runtime) and runtime < 0:
+        return checks.Result(
+            checks.PASS, observed + '; qemu.conf cgroup_controllers '
+            'leaves out "cpu"')
+    if model.known(runtime) and runtime < 0:
         # sched_setscheduler() checks the group budget only while RT
         # bandwidth is enforced (rt_bandwidth_enabled()).
-        return Result(PASS, observed + '; sched_rt_runtime_us = -1 turns '
-                      'the budget check off')
-    return Result(FAIL, observed + ': libvirt\'s new vCPU cgroups get '
-                  'cpu.rt_runtime_us = 0 and SCHED_FIFO fails with EPERM')
+        return checks.Result(
+            checks.PASS, observed + '; sched_rt_runtime_us = -1 turns '
+            'the budget check off')
+    return checks.Result(
+        checks.FAIL, observed + ': libvirt\'s new vCPU cgroups get '
+        'cpu.rt_runtime_us = 0 and SCHED_FIFO fails with EPERM')
 
 
 @checks.check(
@@ -167,13 +166,16 @@ def check_cgroup_rt(ctx):
         '/etc/modprobe.d/nova-rt.conf, then reload kvm or reboot'))
 def check_kvmclock(ctx):
     params = ctx.profile.kvm_params
-    if not known(params):
-        return Result(UNKNOWN, str(params))
+    if not model.known(params):
+        return checks.Result(checks.UNKNOWN, str(params))
     value = params.get('kvm.kvmclock_periodic_sync')
     if value is None:
-        return Result(UNKNOWN, 'kvm has no readable kvmclock_periodic_sync '
-                      'parameter')
+        return checks.Result(
+            checks.UNKNOWN, 'kvm has no readable kvmclock_periodic_sync '
+            'parameter')
     if value in ('N', 'n', '0'):
-        return Result(PASS, 'kvmclock_periodic_sync = %s' % value)
-    return Result(WARN, 'kvmclock_periodic_sync = %s: every vCPU gets a '
-                  'clock update each 300 s' % value)
+        return checks.Result(
+            checks.PASS, 'kvmclock_periodic_sync = %s' % value)
+    return checks.Result(
+        checks.WARN, 'kvmclock_periodic_sync = %s: every vCPU gets a '
+        'clock update each 300 s' % value)

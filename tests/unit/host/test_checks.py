@@ -317,3 +317,19 @@ class TestReadiness(base.TestCase):
         finding = self.assertStatus(base.audit('half-tuned', p),
                                     'cpu.isolated', checks.FAIL)
         self.assertIn('without "domain"', finding.observed)
+
+
+class TestUnjudged(base.TestCase):
+    """The guard of the checks about the dedicated CPUs."""
+
+    def test_missing_evidence_is_said_before_no_dedicated(self):
+        result = checks.unjudged(U, frozenset())
+        self.assertEqual(checks.UNKNOWN, result.status)
+        self.assertEqual(str(U), result.observed)
+
+    def test_no_dedicated(self):
+        self.assertEqual(checks.no_dedicated(),
+                         checks.unjudged(frozenset({1}), frozenset()))
+
+    def test_judgeable(self):
+        self.assertIsNone(checks.unjudged(frozenset(), frozenset({1})))
