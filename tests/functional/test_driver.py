@@ -23,8 +23,8 @@ from lxml import etree
 import nova.conf
 from nova import context as nova_context
 from nova import objects
-from nova import version as nova_version
 from nova.tests.functional.libvirt import base
+from nova import version as nova_version
 
 from nova_rt import cpuset
 from tests.functional import realtime_base as rb
@@ -46,7 +46,8 @@ class RealtimeDomainMixin(object):
     def assert_realtime_domain(self, server, shared=None, cache_kib=None,
                                cmdline_prefix=None, xml_index=-1):
         """The whole real-time part of the domain last defined for
-        ``server``, against Nova's record of its pinning."""
+        ``server``, against Nova's record of its pinning.
+        """
         doc = self.domain_xml(server, xml_index)
         request = self.request_of(server)
         pins, _ = self.pinning(server)
@@ -97,7 +98,8 @@ class RealtimeDomainMixin(object):
                     for name, value in (
                         ('manufacturer', 'OpenStack Foundation'),
                         ('product', 'OpenStack Nova'),
-                        ('version', nova_version.version_string_with_package()),
+                        ('version',
+                         nova_version.version_string_with_package()),
                         ('serial', server['id']), ('uuid', server['id']),
                         ('family', 'Virtual Machine'))]),
                 ('oemStrings', {}, '', [
@@ -122,7 +124,8 @@ class RealtimeDomainMixin(object):
 
 class SpawnTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
     """A 2x6-CPU host, CPUs 0 and 6 for housekeeping, with CAT (one L3 per
-    node, 11 ways of 2560 KiB)."""
+    node, 11 ways of 2560 KiB).
+    """
 
     SHARED = {0, 6}
 
@@ -147,8 +150,9 @@ class SpawnTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
             'rt:guest_idle_poll': 'true'})
         # 4000 KiB rounds up to two ways of 2560 KiB.
         request, emulator = self.assert_realtime_domain(
-            server, cache_kib=5120, cmdline_prefix='root=/dev/vda console=tty0 '
-            'console=ttyS0 console=hvc0')
+            server, cache_kib=5120,
+            cmdline_prefix='root=/dev/vda console=tty0 console=ttyS0 '
+            'console=hvc0')
         self.assertIn('idle=poll', request.guest_kernel_args())
         self.save_scenario('rr-plain-mask-kernel-cat', server, request,
                            emulator, direct_kernel_boot=True, cache_kib=5120)
@@ -210,7 +214,8 @@ class SpawnTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
 
 class RefusalTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
     """The driver refuses at spawn what the host cannot honour, before
-    anything is created, and Nova reschedules."""
+    anything is created, and Nova reschedules.
+    """
 
     def setUp(self):
         super().setUp()
@@ -311,7 +316,8 @@ class LabModeTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
 class DriverWithoutFilterTest(RealtimeDomainMixin,
                               rb.RealtimeDriverTestBase):
     """With RealtimeFilter not enabled, the driver still protects the
-    host."""
+    host.
+    """
 
     ADDITIONAL_FILTERS = ['NUMATopologyFilter']
 
@@ -342,7 +348,8 @@ class DriverWithoutFilterTest(RealtimeDomainMixin,
 class LifecycleTest(RealtimeDomainMixin, base.LibvirtMigrationMixin,
                     rb.RealtimeDriverTestBase):
     """Every real-time setting survives each lifecycle operation, re-derived
-    for the pinning the instance has after it."""
+    for the pinning the instance has after it.
+    """
 
     FLAVOR = {'hw:cpu_realtime_mask': '^0', 'rt:vcpu_scheduler': 'rr',
               'rt:vcpu_priority': '20', 'rt:emulator_scheduler': 'fifo',
@@ -476,7 +483,8 @@ class LifecycleTest(RealtimeDomainMixin, base.LibvirtMigrationMixin,
 
 class BootableScenarioTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
     """A 4-CPU host whose real-time CPUs are 0-1, so the real libvirt tier
-    can boot these domains on a 2-CPU CI machine as they are pinned."""
+    can boot these domains on a 2-CPU CI machine as they are pinned.
+    """
 
     def setUp(self):
         super().setUp()
