@@ -1,0 +1,69 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``nova-rt fleet`` against the cloud's own APIs, as an operator runs it."""
+
+from nova_rt_tempest_plugin.tests import base
+import openstack
+from tempest import config
+from tempest.lib import decorators
+
+from nova_rt.cmd import fleet
+from nova_rt.host import facts as host_facts
+
+CONF = config.CONF
+
+
+class FleetTest(base.RealtimeTest):
+    """The fleet view lists every compute with what placement and nova
+    know of it, and a real-time server where it runs.
+    """
+
+    def admin_connection(self):
+        """An openstacksdk connection with tempest's admin credentials,
+        through the catalog as `nova-rt fleet --os-cloud` would go.
+        """
+        creds = self.os_admin.credentials
+        conn = openstack.connect(
+            auth_url=CONF.identity.uri_v3, username=creds.username,
+            password=creds.password, project_name=creds.project_name,
+            user_domain_name=creds.user_domain_name,
+            project_domain_name=creds.project_domain_name,
+            region_name=CONF.identity.region or None)
+        self.addCleanup(conn.close)
+        return conn
+
+    @decorators.idempotent_id('c2b7a0d4-5e61-4f3a-8b9c-0d1e2f3a4b01')
+    def test_fleet_lists_the_compute_and_its_realtime_server(self):
+        self.require_pcpus(2, '1 vCPU + 1 for the isolated emulator threads')
+        flavor = self.flavor(1, {
+            'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes',
+            'hw:emulator_threads_policy': 'isolate',
+            'rt:guest_tuning': 'none'})
+        server = self.boot(flavor)
+        compute = self.admin_show(server['id'])['OS-EXT-SRV-ATTR:host']
+
+        hosts = fleet.collect(self.admin_connection())
+
+        by_host = {h.host: h for h in hosts}
+        self.assertIn(compute, by_host)
+        host = by_host[compute]
+        self.assertEqual([server['id']],
+                         [i.id for i in host.realtime_instances])
+        self.assertEqual(len(self.dedicated), host.pcpu_total)
+        # One vCPU and its isolated emulator thread: two PCPUs.
+        self.assertEqual(2, host.pcpu_used)
+        # The same facts the compute published, read back honestly: a lab
+        # compute is never reported ready.
+        self.assertIsNotNone(host.ready)
+        if CONF.nova_rt.lab_mode:
+            self.assertFalse(host.ready)
+            self.assertNotIn(host_facts.TRAIT_READY, host.traits)
