@@ -188,6 +188,16 @@ def is_static_elf(path):
     return True
 
 
+def _write_initrd(path, entries):
+    """Write ``entries`` as a gzipped newc cpio at ``path``, atomically."""
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(gzip.compress(_cpio_newc(entries), compresslevel=6))
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, path)
+    return path
+
+
 def _cpio_newc(entries):
     """A cpio archive (newc, what the kernel unpacks) of ``entries``.
 
@@ -231,12 +241,7 @@ def build_initrd(cache_dir):
         ('bin/busybox', 0o100755, busybox, 0, 0),
         ('init', 0o100755, INIT.encode(), 0, 0),
     ]
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(gzip.compress(_cpio_newc(entries), compresslevel=6))
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)
-    return path
+    return _write_initrd(path, entries)
 
 
 def build(cache_dir, log=print):
@@ -394,10 +399,5 @@ def build_latency_initrd(cache_dir, repo, sample):
     for name in sorted(entries, key=lambda n: (n.count('/'), n)):
         mode, data = entries[name]
         ordered.append((name, mode, data, 0, 0))
-    path = os.path.join(cache_dir, 'initrd-latency.img')
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(gzip.compress(_cpio_newc(ordered), compresslevel=6))
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)
-    return path
+    return _write_initrd(os.path.join(cache_dir, 'initrd-latency.img'),
+                         ordered)
