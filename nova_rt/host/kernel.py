@@ -219,7 +219,7 @@ KVM_PARAMS = (
 def read_kvm_params(r):
     if not r.is_dir('sys/module/kvm/parameters'):
         return model.Unknown('kvm module not loaded '
-                       '(no /sys/module/kvm/parameters)')
+                             '(no /sys/module/kvm/parameters)')
     params = {}
     for module, name in KVM_PARAMS:
         try:

@@ -82,4 +82,5 @@ def read_cat(r, online):
     if not l3:
         return model.Unknown('no L3 cache found')
     return model.CatInfo(l3_kib=host_reader.freeze(sorted(l3.items())),
-                   l3_cpus=host_reader.freeze(sorted(l3_cpus.items())), **info)
+                         l3_cpus=host_reader.freeze(sorted(l3_cpus.items())),
+                         **info)

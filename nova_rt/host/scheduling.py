@@ -67,12 +67,12 @@ def _cgroup_v1(r, rel, controllers):
         r.read_int(rel + '/cpu.rt_runtime_us')
     except host_reader.HostFileMissing:
         return model.CgroupInfo('v1', False, 'no cpu.rt_runtime_us in /%s'
-                          % rel, None, controllers)
+                                % rel, None, controllers)
     except host_reader.HostFileError as e:
         return model.CgroupInfo(
             'v1', model.unknown_from(e), str(e), None, controllers)
     return model.CgroupInfo('v1', True, 'cpu.rt_runtime_us in /%s' % rel,
-                      _machine_rt_runtime(r, rel), controllers)
+                            _machine_rt_runtime(r, rel), controllers)
 
 
 def _cgroup_v2(r, controllers):
@@ -88,7 +88,7 @@ def _cgroup_v2(r, controllers):
                 'v2', False, 'CONFIG_RT_GROUP_SCHED not set '
                 'in /%s' % rel, None, controllers)
         return model.CgroupInfo('v2', line.endswith('=y'), '%s in /%s'
-                          % (line, rel), None, controllers)
+                                % (line, rel), None, controllers)
     except host_reader.HostFileError as e:
         return model.CgroupInfo('v2', model.unknown_from(
             e), 'cgroup v2; kernel config '
@@ -102,7 +102,7 @@ def read_cgroup(r):
             return _cgroup_v1(r, rel, controllers)
     if not r.exists('sys/fs/cgroup/cgroup.controllers'):
         return model.Unknown('no cgroup v1 cpu hierarchy and no cgroup v2 '
-                       'mount under /sys/fs/cgroup')
+                             'mount under /sys/fs/cgroup')
     return _cgroup_v2(r, controllers)
 
 
@@ -162,5 +162,5 @@ def parse_kthread_stat(pid, stat):
     if ppid != KTHREADD_PID:
         return None     # a user process named like a kernel thread
     return model.KThread(pid=int(pid), name=comm, kind=match.group(1),
-                   cpu=int(match.group(2)), policy=policy,
-                   priority=priority)
+                         cpu=int(match.group(2)), policy=policy,
+                         priority=priority)

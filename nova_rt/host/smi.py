@@ -45,4 +45,4 @@ def read_smi(r, online, interval, sleep):
         return model.Unknown(
             '%s (MSR_SMI_COUNT needs root and an Intel CPU)' % e)
     return model.SmiSample(cpu=cpu, count=(after - before) & 0xffffffff,
-                     interval=interval)
+                           interval=interval)

@@ -84,7 +84,7 @@ def _coverage(ctx, cpus, arg):
             % (cpuset.format(missing), arg, cpuset.format(cpus) or 'empty'),
             remediation=remedy)
     return checks.Result(checks.PASS, 'every dedicated CPU is in %s (%s)'
-                  % (arg, cpuset.format(cpus)))
+                         % (arg, cpuset.format(cpus)))
 
 
 @checks.check(
@@ -164,7 +164,7 @@ def check_smt(ctx):
     in_shared, busy = _sibling_conflicts(ctx)
     if in_shared:
         return checks.Result(checks.FAIL, 'siblings of dedicated CPUs are in '
-                      'cpu_shared_set: %s' % checks.few(
+                             'cpu_shared_set: %s' % checks.few(
                           '%d~%d' % kv for kv in in_shared.items()),
                       remediation='dedicate whole cores: move %s out of '
                       'cpu_shared_set (into cpu_dedicated_set), or boot with '
@@ -204,7 +204,7 @@ def check_irq_affinity(ctx):
             'realtime-virtual-host profile does both)'
             % (hk, cpuset.format(ctx.dedicated)))
     return checks.Result(checks.PASS, '%d IRQs, none on dedicated CPUs'
-                  % len(p.irq_affinity))
+                         % len(p.irq_affinity))
 
 
 @checks.check(

@@ -54,4 +54,4 @@ def check_cat(ctx):
             checks.WARN, 'the CPU has L3 CAT (cat_l3) but resctrl is not '
             'mounted: %s' % cat.reason)
     return checks.Result(checks.UNKNOWN, '%s; the CPU flags do not show cat_l3'
-                  % cat.reason)
+                         % cat.reason)

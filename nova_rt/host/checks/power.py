@@ -77,7 +77,7 @@ def check_governor(ctx):
             'governor=performance); BIOS power profile: maximum performance'
             % cpuset.format(slow))
     return checks.Result(checks.PASS, 'performance on %s%s'
-                  % (cpuset.format(judged), ctx.judged_note))
+                         % (cpuset.format(judged), ctx.judged_note))
 
 
 def _deep_states(idle):

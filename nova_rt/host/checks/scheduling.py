@@ -81,7 +81,7 @@ def check_kthreads(ctx):
     failed = _kthreads_below(bound, ctx.vcpu_priority)
     if failed:
         return checks.Result(checks.FAIL, failed,
-                      remediation=_kthread_remedy(ctx.vcpu_priority))
+                             remediation=_kthread_remedy(ctx.vcpu_priority))
     lowest = min(bound, key=lambda t: t.priority)
     return checks.Result(
         checks.PASS, 'lowest is %s %s %d, above the vCPU priority %d'
@@ -130,7 +130,7 @@ def check_cgroup_rt(ctx):
     runtime = ctx.profile.sched_rt_runtime_us
     if cg.rt_group_sched is False:
         return checks.Result(checks.PASS, 'no RT group scheduling (%s, %s)'
-                      % (cg.version, cg.evidence))
+                             % (cg.version, cg.evidence))
     if not model.known(cg.rt_group_sched):
         if model.known(runtime) and runtime < 0:
             return checks.Result(
