@@ -127,6 +127,18 @@ def even_split(vcpus, numa_nodes):
     return tuple(base + (1 if i < extra else 0) for i in range(numa_nodes))
 
 
+def dedicated_split(request):
+    """Dedicated vCPUs per guest NUMA cell under Nova's even split: all of
+    them with ``dedicated``, the real-time ones with ``mixed``.
+    """
+    cells, first = [], 0
+    for size in even_split(request.vcpus, request.numa_nodes):
+        cells.append(len(request.dedicated_vcpus &
+                         frozenset(range(first, first + size))))
+        first += size
+    return tuple(cells)
+
+
 def _cell_fits(cell, vcpus, extra, isolate):
     """Can one host cell take ``vcpus`` pinned vCPUs plus ``extra`` pCPUs?
 
@@ -235,7 +247,7 @@ def facts_verdict(request, facts):
 
 def _cpu_verdict(request, cap, guest_cells):
     if guest_cells is None:
-        guest_cells = even_split(request.vcpus, request.numa_nodes)
+        guest_cells = dedicated_split(request)
     if len(guest_cells) > len(cap.cells):
         return Verdict(NUMA_CELLS, 'needs %d NUMA cells, host has %d'
                        % (len(guest_cells), len(cap.cells)))
@@ -259,8 +271,8 @@ def verdict(request, facts, cap, guest_cells=None, ram_allocation_ratio=None,
     :param request: a RealtimeRequest, or None for a non-real-time flavor
     :param facts: the host's HostFacts, or None when it published none
     :param cap: the host's Capacity, or None when it has no NUMA topology
-    :param guest_cells: vCPUs per guest NUMA cell; Nova's even split of
-        ``request.vcpus`` over ``request.numa_nodes`` when None
+    :param guest_cells: dedicated vCPUs per guest NUMA cell; Nova's even
+        split (``dedicated_split``) when None
     :param ram_allocation_ratio: the host's, for ``forbid_ram_overcommit``
     """
     if request is None:

@@ -97,6 +97,17 @@ class RealtimeRequest:
     host_kernel: str
     pmu: bool
     mem_page_size: ty.Optional[str]
+    # Upstream's ``hw:cpu_policy``: ``dedicated`` pins every vCPU to a host
+    # CPU of its own; ``mixed`` only the real-time ones, and the others
+    # float on the host's ``[compute] cpu_shared_set``.
+    cpu_policy: str = 'dedicated'
+
+    @property
+    def dedicated_vcpus(self):
+        """The vCPUs pinned one-to-one to host CPUs (PCPU in placement)."""
+        if self.cpu_policy == 'mixed':
+            return self.realtime_vcpus
+        return frozenset(range(self.vcpus))
 
     @property
     def emulator_isolated(self):
@@ -114,8 +125,10 @@ class RealtimeRequest:
 
     @property
     def pcpus(self):
-        """Host CPUs the instance pins: one a vCPU, plus the emulator's."""
-        return self.vcpus + self.emulator_pcpus
+        """Host CPUs the instance pins: one a dedicated vCPU, plus the
+        emulator's.
+        """
+        return len(self.dedicated_vcpus) + self.emulator_pcpus
 
     @property
     def isolated_priority(self):
@@ -137,6 +150,8 @@ class RealtimeRequest:
             'vcpus': self.vcpus,
             'realtime_vcpus': cpuset.format(self.realtime_vcpus),
             'housekeeping_vcpus': cpuset.format(self.housekeeping_vcpus),
+            'cpu_policy': self.cpu_policy,
+            'dedicated_vcpus': cpuset.format(self.dedicated_vcpus),
             'vcpu_scheduler': self.vcpu_thread.scheduler,
             'vcpu_priority': self.vcpu_thread.priority,
             'emulator_scheduler': self.emulator_thread.scheduler,
@@ -444,14 +459,25 @@ def rt_keys_need_realtime(rt_values):
             tuple(rt_values), 'nova-rt keys need hw:cpu_realtime=yes')
 
 
-def realtime_needs_dedicated_cpus(f):
+def realtime_needs_pinned_cpus(f):
+    """Real-time vCPUs need host CPUs of their own: ``dedicated`` pins
+    every vCPU, ``mixed`` (upstream: the real-time mask names the dedicated
+    vCPUs) only the real-time ones.
+    """
     policy_value, policy_key = _cpu_policy(f.specs, f.image)
-    if policy_value != 'dedicated':
+    if policy_value not in ('dedicated', 'mixed'):
         raise exception.InvalidRealtimeRequest(
             ('hw:cpu_realtime', policy_key),
-            'real-time needs hw:cpu_policy=dedicated (found %s)'
+            'real-time needs hw:cpu_policy=dedicated or mixed (found %s)'
             % (policy_value or 'no policy'))
-    return {}
+    if policy_value == 'mixed' and f.specs.get('hw:cpu_dedicated_mask'):
+        # Upstream's RequiredMixedOrRealtimeCPUMask: with real-time, the
+        # real-time mask is the dedicated mask.
+        raise exception.InvalidRealtimeRequest(
+            ('hw:cpu_dedicated_mask', 'hw:cpu_realtime_mask'),
+            'with hw:cpu_policy=mixed and hw:cpu_realtime the real-time '
+            'mask names the dedicated vCPUs: drop hw:cpu_dedicated_mask')
+    return {'cpu_policy': policy_value}
 
 
 def thread_policies(f):
@@ -471,6 +497,19 @@ def split_realtime_vcpus(f):
     return {'realtime_vcpus': realtime,
             'housekeeping_vcpus': frozenset(range(f.vcpus)) - realtime,
             '_mask_key': mask_key}
+
+
+def mixed_needs_shared_vcpus(f):
+    """With ``mixed``, the vCPUs outside the real-time mask are the
+    shared ones: a mask naming every vCPU leaves nothing shared.
+    """
+    if f.found['cpu_policy'] == 'mixed' and not f.found['housekeeping_vcpus']:
+        raise exception.InvalidRealtimeRequest(
+            ('hw:cpu_policy', f.mask_key),
+            'hw:cpu_policy=mixed needs at least one vCPU outside the '
+            'real-time mask (the shared vCPUs); use dedicated to pin them '
+            'all')
+    return {}
 
 
 def emulator_threads_need_a_home(f):
@@ -564,9 +603,10 @@ def guest_memory_and_numa(f):
 
 
 RULES = (
-    realtime_needs_dedicated_cpus,
+    realtime_needs_pinned_cpus,
     thread_policies,
     split_realtime_vcpus,
+    mixed_needs_shared_vcpus,
     emulator_threads_need_a_home,
     vcpu_thread_class,
     emulator_thread_class,

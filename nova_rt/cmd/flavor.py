@@ -96,11 +96,13 @@ def render_text(vcpus, request):
         ('flavor', '%d vCPUs, real-time' % vcpus),
         ('real-time vCPUs', '%s  (%s)' % (d['realtime_vcpus'],
                                           _thread(request.vcpu_thread))),
-        ('housekeeping vCPUs', d['housekeeping_vcpus'] or '(none)'),
+        ('housekeeping vCPUs', (d['housekeeping_vcpus'] or '(none)') + (
+            "  (shared: float on the host's [compute] cpu_shared_set)"
+            if request.cpu_policy == 'mixed' else '')),
         ('emulator, I/O threads', '%s, on %s' % (
             _thread(request.emulator_thread), _emulator_placement(request))),
         ('host CPUs pinned', '%d%s' % (request.pcpus, (
-            '  (%d vCPUs + 1 emulator)' % vcpus
+            '  (%d vCPUs + 1 emulator)' % len(request.dedicated_vcpus)
             if request.emulator_pcpus else ''))),
         ('SMT siblings', {'isolate': 'whole cores, siblings left idle',
                           'require': 'siblings required',

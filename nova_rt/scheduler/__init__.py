@@ -94,9 +94,12 @@ def ask(spec_obj):
     guest_cells = None
     if request is not None and spec_obj.obj_attr_is_set('numa_topology') \
             and spec_obj.numa_topology:
-        # Nova's own split (automatic or hw:numa_cpus.N).
-        guest_cells = tuple(len(cell.pcpuset) or len(cell.cpuset)
-                            for cell in spec_obj.numa_topology.cells)
+        # Nova's own split (automatic or hw:numa_cpus.N). A mixed
+        # instance pins only its pcpuset; its cpuset floats on shared CPUs.
+        guest_cells = tuple(
+            len(cell.pcpuset) if request.cpu_policy == 'mixed'
+            else len(cell.pcpuset) or len(cell.cpuset)
+            for cell in spec_obj.numa_topology.cells)
     return Ask(request, None, guest_cells)
 
 

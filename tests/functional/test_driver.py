@@ -177,6 +177,36 @@ class SpawnTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
         self.assertEqual(frozenset(self.SHARED), emulator)
         self.save_scenario('emulator-share', server, request, emulator)
 
+    def test_mixed_housekeeping_vcpu_floats_on_the_shared_cpus(self):
+        server = self.boot(**{'hw:cpu_policy': 'mixed',
+                              'hw:cpu_realtime_mask': '^0',
+                              'rt:vcpu_priority': '10'})
+        request = self.request_of(server)
+        self.assertEqual(3, request.pcpus)
+        pins, _ = self.pinning(server)
+        # Nova pins only the real-time (dedicated) vCPUs.
+        self.assertEqual({1, 2, 3}, set(pins))
+        doc = self.domain_xml(server)
+        tune = {(e.tag, e.get('vcpu')): e.get('cpuset')
+                for e in doc.find('cputune')}
+        shared = cpuset.parse(tune[('vcpupin', '0')], 'vcpupin 0')
+        self.assertLessEqual(shared, self.SHARED)
+        for vcpu in (1, 2, 3):
+            self.assertEqual(str(pins[vcpu]), tune[('vcpupin', str(vcpu))])
+            self.assertNotIn(pins[vcpu], self.SHARED)
+        self.assertEqual(shared, cpuset.parse(
+            tune[('emulatorpin', None)], 'emulatorpin'))
+        sched = doc.find('cputune/vcpusched')
+        self.assertEqual(('1-3', 'fifo', '10'), (
+            sched.get('vcpus'), sched.get('scheduler'),
+            sched.get('priority')))
+        self.assertEqual(
+            'io.systemd.stub.kernel-cmdline-extra=' +
+            ' '.join(request.guest_kernel_args()),
+            doc.find('sysinfo/oemStrings/entry').text)
+        usage = self._get_provider_usages(self.compute_rp_uuids['rt1'])
+        self.assertEqual((3, 1), (usage['PCPU'], usage['VCPU']))
+
     def test_guest_tuning_none(self):
         server = self.boot(**{'hw:cpu_realtime_mask': '^0',
                               'rt:guest_tuning': 'none'})

@@ -65,6 +65,18 @@ class FlavorExplainTest(testtools.TestCase):
         self.assertEqual('fifo', doc['emulator_scheduler'])
         self.assertEqual(3, doc['emulator_priority'])
 
+    def test_mixed(self):
+        code, out, err = run('flavor', 'explain', '--vcpus', '2',
+                             '--property', 'hw:cpu_realtime=yes',
+                             '--property', 'hw:cpu_policy=mixed',
+                             '--property', 'hw:cpu_realtime_mask=^0')
+        self.assertEqual(0, code, err)
+        self.assertIn("0  (shared: float on the host's [compute] "
+                      "cpu_shared_set)", out)
+        self.assertIn('host CPUs pinned:', out)
+        line = [x for x in out.splitlines() if 'host CPUs pinned' in x][0]
+        self.assertEqual('1', line.split(':', 1)[1].strip())
+
     def test_not_realtime(self):
         code, out, _ = run('flavor', 'explain', '--vcpus', '2')
         self.assertEqual(0, code)

@@ -215,6 +215,20 @@ class VerdictTest(testtools.TestCase):
         self.assertEqual((3, 3), fitting.even_split(6, 2))
         self.assertEqual((3, 2, 2), fitting.even_split(7, 3))
 
+    def test_dedicated_split(self):
+        self.assertEqual((3, 3), fitting.dedicated_split(
+            req(6, hw__numa_nodes='2')))
+        # Mixed: vCPU 0 (cell 0) floats on the shared CPUs.
+        self.assertEqual((2, 3), fitting.dedicated_split(
+            req(6, hw__numa_nodes='2', hw__cpu_policy='mixed')))
+
+    def test_mixed_needs_only_the_realtime_vcpus_isolated(self):
+        cap = fitting.Capacity((cell(0, 3),))
+        self.assertFalse(self.check(req(4), cap=cap))
+        self.assertTrue(self.check(req(4, hw__cpu_policy='mixed'), cap=cap))
+        self.assertEqual(fitting.ISOLATED_CPUS, self.check(
+            req(5, hw__cpu_policy='mixed'), cap=cap).reason)
+
 
 class ScoreTest(testtools.TestCase):
 

@@ -179,12 +179,52 @@ class MaskTest(testtools.TestCase):
 
 class CpuPolicyTest(testtools.TestCase):
 
-    def test_needs_dedicated(self):
-        for value in (None, 'shared', 'mixed'):
+    def test_needs_dedicated_or_mixed(self):
+        for value in (None, 'shared'):
             with self.subTest(value=value):
                 e = self.assertRaises(exception.InvalidRealtimeRequest,
                                       build, hw__cpu_policy=value)
-                self.assertIn('hw:cpu_policy=dedicated', str(e))
+                self.assertIn('hw:cpu_policy=dedicated or mixed', str(e))
+
+    def test_dedicated_pins_every_vcpu(self):
+        r = build()
+        self.assertEqual('dedicated', r.cpu_policy)
+        self.assertEqual(frozenset(range(4)), r.dedicated_vcpus)
+        self.assertEqual(4, r.pcpus)
+
+    def test_mixed_pins_only_the_realtime_vcpus(self):
+        # Upstream: with mixed and real-time, the real-time mask is the
+        # dedicated mask; the other vCPUs float on cpu_shared_set.
+        r = build(hw__cpu_policy='mixed')
+        self.assertEqual('mixed', r.cpu_policy)
+        self.assertEqual(frozenset({1, 2, 3}), r.dedicated_vcpus)
+        self.assertEqual(frozenset({0}), r.housekeeping_vcpus)
+        self.assertEqual(3, r.pcpus)
+        self.assertEqual(4, build(hw__cpu_policy='mixed',
+                                  hw__emulator_threads_policy='isolate')
+                         .pcpus)
+        d = r.to_dict()
+        self.assertEqual(('mixed', '1-3', 3),
+                         (d['cpu_policy'], d['dedicated_vcpus'],
+                          d['host_pcpus']))
+        self.assertEqual('mixed', build(
+            hw__cpu_policy=None, image={'hw_cpu_policy': 'mixed'}).cpu_policy)
+
+    def test_mixed_needs_a_shared_vcpu(self):
+        e = self.assertRaises(exception.InvalidRealtimeRequest, build,
+                              hw__cpu_policy='mixed',
+                              hw__cpu_realtime_mask='0-3',
+                              rt__guest_tuning='none',
+                              hw__emulator_threads_policy='isolate')
+        self.assertEqual(('hw:cpu_policy', 'hw:cpu_realtime_mask'), e.keys)
+        self.assertIn('outside the real-time mask', str(e))
+
+    def test_mixed_refuses_a_dedicated_mask(self):
+        e = self.assertRaises(exception.InvalidRealtimeRequest, build,
+                              hw__cpu_policy='mixed',
+                              hw__cpu_dedicated_mask='^0')
+        self.assertEqual(('hw:cpu_dedicated_mask', 'hw:cpu_realtime_mask'),
+                         e.keys)
 
     def test_bad_policy_value(self):
         e = self.assertRaises(exception.InvalidRealtimeRequest, build,
