@@ -21,6 +21,8 @@ function configure_nova_rt_compute {
     iniset "$conf" nova_rt lab_mode "$NOVA_RT_LAB_MODE"
     if [[ -n "$NOVA_RT_CPU_DEDICATED_SET" ]]; then
         iniset "$conf" compute cpu_dedicated_set "$NOVA_RT_CPU_DEDICATED_SET"
+    else
+        inidelete "$conf" compute cpu_dedicated_set
     fi
     if [[ -n "$NOVA_RT_CPU_SHARED_SET" ]]; then
         iniset "$conf" compute cpu_shared_set "$NOVA_RT_CPU_SHARED_SET"
@@ -78,13 +80,20 @@ function configure_nova_rt_tempest {
         iniset "$TEMPEST_CONFIG" nova_rt ssh_key_file "$NOVA_RT_TEMPEST_SSH_KEY"
         iniset "$TEMPEST_CONFIG" nova_rt ssh_hosts "$NOVA_RT_TEMPEST_SSH_HOSTS"
     fi
+    if [[ "$NOVA_RT_TEMPEST_HOST_ACCESS" == "command" ]]; then
+        iniset "$TEMPEST_CONFIG" nova_rt host_command "$NOVA_RT_TEMPEST_HOST_COMMAND"
+    fi
+    if [[ -n "$NOVA_RT_TEMPEST_CLOUD_COMMAND" ]]; then
+        iniset "$TEMPEST_CONFIG" nova_rt cloud_command "$NOVA_RT_TEMPEST_CLOUD_COMMAND"
+    fi
+    iniset "$TEMPEST_CONFIG" nova_rt shared_cpus "$NOVA_RT_CPU_SHARED_SET"
 }
 
 function create_nova_rt_flavor {
     if ! openstack --os-cloud "$NOVA_RT_ADMIN_CLOUD" flavor show rt.small >/dev/null 2>&1; then
         openstack --os-cloud "$NOVA_RT_ADMIN_CLOUD" flavor create rt.small \
             --vcpus 2 --ram 512 --disk 1 \
-            --property hw:cpu_policy=dedicated \
+            --property hw:cpu_policy=mixed \
             --property hw:cpu_realtime=yes \
             --property hw:cpu_realtime_mask=^0 \
             --property rt:vcpu_priority=10 \

@@ -20,10 +20,23 @@ service_option = cfg.BoolOpt(
 GROUP = cfg.OptGroup(name='nova_rt', title="nova-rt's tempest plugin")
 
 OPTS = [
-    cfg.StrOpt('host_access', default='local', choices=('local', 'ssh'),
+    cfg.StrOpt('host_access', default='local',
+               choices=('local', 'ssh', 'command'),
                help='How the host-side checks reach a compute host\'s '
                     'libvirt and /proc: "local" when tempest runs on the '
-                    'compute (all-in-one), "ssh" for multi-node jobs.'),
+                    'compute (all-in-one), "ssh" for multi-node jobs, '
+                    '"command" to run host_command.'),
+    cfg.StrOpt('host_command', default='',
+               help='With host_access = command: the command that runs a '
+                    'program on a compute host, "{host}" standing for the '
+                    'compute\'s service host name, e.g. '
+                    '"tools/cloud exec {host} --" (nova-rt\'s test cloud).'),
+    cfg.StrOpt('cloud_command', default='',
+               help='A command that stops, starts, restarts and kills the '
+                    'cloud\'s services by name ("CMD restart '
+                    'nova-compute@compute1"), as nova-rt\'s tools/cloud '
+                    'does; the tests that restart services skip without '
+                    'it.'),
     cfg.StrOpt('ssh_user', default='stack',
                help='SSH user on the compute hosts; needs password-less '
                     'sudo unless it is root.'),
@@ -38,6 +51,10 @@ OPTS = [
                help='The compute\'s [compute] cpu_dedicated_set: the tests '
                     'size their flavors to it and skip, naming the missing '
                     'CPUs, the shapes it cannot hold.'),
+    cfg.StrOpt('shared_cpus', default='',
+               help='The compute\'s [compute] cpu_shared_set: where '
+                    'unpinned vCPUs and housekeeping vCPUs of mixed '
+                    'real-time flavors float.'),
     cfg.BoolOpt('lab_mode', default=False,
                 help='The cloud runs nova-rt\'s lab mode (not real-time '
                      'hosts): the compute must publish the lab trait and '

@@ -142,16 +142,28 @@ class HostAccess:
     """Runs a shell script as root on a compute host: here, or over SSH."""
 
     def __init__(self, mode='local', ssh_user='root', ssh_key_file='',
-                 libvirt_uri='qemu:///system', timeout=60):
-        if mode not in ('local', 'ssh'):
-            raise HostAccessError('host_access %r: local or ssh' % mode)
+                 libvirt_uri='qemu:///system', timeout=60, host_command=''):
+        if mode not in ('local', 'ssh', 'command'):
+            raise HostAccessError('host_access %r: local, ssh or command'
+                                  % mode)
+        if mode == 'command' and '{host}' not in host_command:
+            raise HostAccessError('host_access = command needs a '
+                                  'host_command with {host}, not %r'
+                                  % host_command)
         self.mode = mode
         self.ssh_user = ssh_user
         self.ssh_key_file = ssh_key_file
         self.libvirt_uri = libvirt_uri
         self.timeout = timeout
+        self.host_command = host_command
 
     def argv(self, address):
+        """The command that runs a script (stdin) as root on ``address``:
+        an address to SSH to, or with ``command`` the host's name.
+        """
+        if self.mode == 'command':
+            return [part.replace('{host}', address) for part in
+                    shlex.split(self.host_command)] + ['bash', '-s']
         if self.mode == 'local':
             # libvirt's PID files and QEMU's /proc entries are root's.
             return ['bash', '-s'] if os.geteuid() == 0 else \

@@ -27,10 +27,15 @@ from nova_rt import cpuset
 CONF = config.CONF
 LOG = logging.getLogger(__name__)
 
-# A 2-vCPU real-time flavor with one housekeeping vCPU: vCPU 1 real-time.
-RT_TWO = {'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes',
+# A 2-vCPU real-time flavor with one housekeeping vCPU: vCPU 1 real-time
+# on a dedicated host CPU, vCPU 0 floating on the shared ones.
+RT_TWO = {'hw:cpu_policy': 'mixed', 'hw:cpu_realtime': 'yes',
           'hw:cpu_realtime_mask': '^0'}
+# The same with every vCPU pinned.
+RT_TWO_DEDICATED = dict(RT_TWO, **{'hw:cpu_policy': 'dedicated'})
 PINNED = {'hw:cpu_policy': 'dedicated'}
+# An ordinary server: no policy, its vCPUs float on the shared CPUs.
+UNPINNED = {}
 
 
 class RealtimeTest(base.BaseV2ComputeAdminTest):
@@ -52,10 +57,13 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
         group = CONF.nova_rt
         cls.host_access = hostside.HostAccess(
             group.host_access, group.ssh_user, group.ssh_key_file,
-            group.libvirt_uri)
+            group.libvirt_uri, host_command=group.host_command)
         cls.dedicated = cpuset.parse(group.dedicated_cpus,
                                      '[nova_rt] dedicated_cpus') \
             if group.dedicated_cpus else frozenset()
+        cls.shared = cpuset.parse(group.shared_cpus,
+                                  '[nova_rt] shared_cpus') \
+            if group.shared_cpus else frozenset()
 
     # -- capacity ---------------------------------------------------------
     def require_pcpus(self, count, why):
@@ -110,13 +118,17 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
         return self.admin_servers_client.show_server(server_id)['server']
 
     def where(self, server_id):
-        """(compute address, libvirt domain name) of a server."""
+        """(compute address, libvirt domain name) of a server; with
+        ``host_access = command`` the address is the compute's host name.
+        """
         server = self.admin_show(server_id)
         host = server['OS-EXT-SRV-ATTR:host']
         name = server['OS-EXT-SRV-ATTR:instance_name']
         group = CONF.nova_rt
         if group.host_access == 'local':
             return 'localhost', name
+        if group.host_access == 'command':
+            return host, name
         if host in group.ssh_hosts:
             return group.ssh_hosts[host], name
         for hyp in self.os_admin.hypervisor_client.list_hypervisors(
@@ -170,6 +182,9 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
         self.assertEqual(set(range(dom.vcpus)), set(dom.vcpupins))
         rt_cpus = frozenset().union(*(dom.vcpupins[v]
                                       for v in realtime_vcpus))
+        for vcpu in realtime_vcpus:
+            self.assertEqual(1, len(dom.vcpupins[vcpu]),
+                             'real-time vCPU %d pinned to one CPU' % vcpu)
         if self.dedicated:
             self.assertLessEqual(rt_cpus, self.dedicated)
         self.assertTrue(dom.emulatorpin)

@@ -43,11 +43,8 @@ class FleetTest(base.RealtimeTest):
 
     @decorators.idempotent_id('c2b7a0d4-5e61-4f3a-8b9c-0d1e2f3a4b01')
     def test_fleet_lists_the_compute_and_its_realtime_server(self):
-        self.require_pcpus(2, '1 vCPU + 1 for the isolated emulator threads')
-        flavor = self.flavor(1, {
-            'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes',
-            'hw:emulator_threads_policy': 'isolate',
-            'rt:guest_tuning': 'none'})
+        self.require_pcpus(1, 'the real-time vCPU')
+        flavor = self.flavor(2, dict(base.RT_TWO))
         server = self.boot(flavor)
         compute = self.admin_show(server['id'])['OS-EXT-SRV-ATTR:host']
 
@@ -59,8 +56,8 @@ class FleetTest(base.RealtimeTest):
         self.assertEqual([server['id']],
                          [i.id for i in host.realtime_instances])
         self.assertEqual(len(self.dedicated), host.pcpu_total)
-        # One vCPU and its isolated emulator thread: two PCPUs.
-        self.assertEqual(2, host.pcpu_used)
+        # A mixed flavor pins only its real-time vCPU: one PCPU.
+        self.assertEqual(1, host.pcpu_used)
         # The same facts the compute published, read back honestly: a lab
         # compute is never reported ready.
         self.assertIsNotNone(host.ready)

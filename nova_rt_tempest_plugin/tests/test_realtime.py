@@ -30,11 +30,15 @@ class RealtimeShapesTest(base.RealtimeTest):
 
     @decorators.idempotent_id('6a0c3f8e-1b2d-4e5f-8a9b-0c1d2e3f4a01')
     def test_two_vcpus_fifo_one_housekeeping(self):
-        self.require_pcpus(2, '2 vCPUs')
+        self.require_pcpus(1, 'the real-time vCPU; the housekeeping vCPU '
+                              'floats on the shared CPUs')
         flavor = self.flavor(2, dict(base.RT_TWO, **{
             'rt:vcpu_priority': '10', 'rt:host_kernel': 'any'}))
         server = self.boot(flavor)
         dom = self.assert_realtime(server['id'], {1}, 'fifo', 10)
+        if self.shared:
+            self.assertEqual(self.shared, dom.vcpupins[0],
+                             'housekeeping vCPU of a mixed flavor')
         self.record_ps(server['id'])
         self.assertIn('io.systemd.stub.kernel-cmdline-extra=' + DERIVED,
                       dom.oem_strings)
@@ -50,7 +54,7 @@ class RealtimeShapesTest(base.RealtimeTest):
 
     @decorators.idempotent_id('6a0c3f8e-1b2d-4e5f-8a9b-0c1d2e3f4a02')
     def test_rr_with_fifo_emulator_and_guest_args(self):
-        self.require_pcpus(2, '2 vCPUs')
+        self.require_pcpus(1, 'the real-time vCPU')
         flavor = self.flavor(2, dict(base.RT_TWO, **{
             'rt:vcpu_scheduler': 'rr', 'rt:vcpu_priority': '20',
             'rt:emulator_scheduler': 'fifo', 'rt:emulator_priority': '5',
@@ -76,6 +80,31 @@ class RealtimeShapesTest(base.RealtimeTest):
         self.assertFalse([e for e in dom.oem_strings
                           if 'kernel-cmdline' in e or 'kernel-args' in e])
         self.assertNotIn('isolcpus', dom.cmdline)
+
+    @decorators.idempotent_id('6a0c3f8e-1b2d-4e5f-8a9b-0c1d2e3f4a06')
+    def test_one_vcpu_emulator_on_the_shared_cpus(self):
+        self.require_pcpus(1, 'the real-time vCPU')
+        if not self.shared:
+            raise self.skipException('needs [compute] cpu_shared_set '
+                                     '([nova_rt] shared_cpus) for the '
+                                     'emulator threads')
+        flavor = self.flavor(1, {
+            'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes',
+            'hw:emulator_threads_policy': 'share',
+            'rt:vcpu_priority': '12', 'rt:guest_tuning': 'none'})
+        server = self.boot(flavor)
+        dom = self.assert_realtime(server['id'], {0}, 'fifo', 12)
+        self.assertEqual(self.shared, dom.emulatorpin)
+
+    @decorators.idempotent_id('6a0c3f8e-1b2d-4e5f-8a9b-0c1d2e3f4a07')
+    def test_two_vcpus_all_dedicated(self):
+        self.require_pcpus(2, '2 vCPUs, both pinned (hw:cpu_policy='
+                              'dedicated)')
+        flavor = self.flavor(2, dict(base.RT_TWO_DEDICATED, **{
+            'rt:vcpu_priority': '10'}))
+        server = self.boot(flavor)
+        dom = self.assert_realtime(server['id'], {1}, 'fifo', 10)
+        self.assertLessEqual(dom.vcpupins[0], self.dedicated)
 
     @decorators.idempotent_id('6a0c3f8e-1b2d-4e5f-8a9b-0c1d2e3f4a04')
     def test_four_vcpus_two_realtime_isolated_emulator(self):
@@ -117,7 +146,7 @@ class RealtimeLifecycleTest(base.RealtimeTest):
 
     def setUp(self):
         super().setUp()
-        self.require_pcpus(2, '2 vCPUs')
+        self.require_pcpus(1, 'the real-time vCPU')
         self.flavor_id = self.flavor(2, dict(base.RT_TWO, **{
             'rt:vcpu_priority': '10'}))
         self.server = self.boot(self.flavor_id)
@@ -176,7 +205,7 @@ class RealtimeLifecycleTest(base.RealtimeTest):
     @decorators.idempotent_id('7b1d4f9a-2c3e-4f60-9b0c-1d2e3f4a5b07')
     def test_resize_to_another_realtime_flavor(self):
         # Until the resize is confirmed both flavors hold their CPUs.
-        self.require_pcpus(4, '2 for the old flavor and 2 for the new one '
+        self.require_pcpus(2, '1 for the old flavor and 1 for the new one '
                               'until the resize is confirmed')
         new = self.flavor(2, dict(base.RT_TWO, **{
             'rt:vcpu_scheduler': 'rr', 'rt:vcpu_priority': '30'}))
@@ -223,8 +252,7 @@ class RealtimeRefusalTest(base.RealtimeTest):
     def test_rt_keys_without_realtime_fail_with_nova_rt_reason(self):
         # nova-api's validators see one key at a time, so it stores this
         # flavor; nova-rt's driver fails the build before anything exists.
-        self.require_pcpus(2, '2 vCPUs')
-        flavor = self.flavor(2, dict(base.PINNED,
+        flavor = self.flavor(1, dict(base.UNPINNED,
                                      **{'rt:vcpu_priority': '10'}))
         server = self.boot(flavor, wait='ERROR')
         fault = self.admin_show(server['id'])['fault']['message']
@@ -246,17 +274,30 @@ class OrdinaryServersTest(base.RealtimeTest):
 
     @decorators.idempotent_id('9d3f6b1c-4e50-4182-9d2e-3f4a5b6c7d01')
     def test_ordinary_flavor_untouched(self):
-        server = self.boot(self.flavor(1, base.PINNED))
+        server = self.boot(self.flavor(1, base.UNPINNED))
         dom = self.assert_not_realtime(server['id'])
         self.assertNotIn('isolcpus', dom.cmdline or '')
+        self.assertEqual({}, dom.vcpupins)
+
+    @decorators.idempotent_id('9d3f6b1c-4e50-4182-9d2e-3f4a5b6c7d03')
+    def test_ordinary_pinned_flavor_untouched(self):
+        self.require_pcpus(1, 'the pinned vCPU')
+        server = self.boot(self.flavor(1, base.PINNED))
+        dom = self.assert_not_realtime(server['id'])
+        self.assertLessEqual(dom.vcpupins[0], self.dedicated)
 
     @decorators.idempotent_id('9d3f6b1c-4e50-4182-9d2e-3f4a5b6c7d02')
     def test_realtime_and_ordinary_side_by_side(self):
-        self.require_pcpus(3, '2 for the real-time server, 1 for the '
-                              'ordinary one')
+        # The ordinary server is unpinned: it floats on the shared CPUs
+        # and never on the real-time server's dedicated CPU.
+        self.require_pcpus(1, 'the real-time vCPU')
         rt = self.boot(self.flavor(2, dict(base.RT_TWO, **{
             'rt:vcpu_priority': '10'})))
-        plain = self.boot(self.flavor(1, base.PINNED))
+        plain = self.boot(self.flavor(1, base.UNPINNED))
         rt_dom = self.assert_realtime(rt['id'], {1}, 'fifo', 10)
-        plain_dom = self.assert_not_realtime(plain['id'])
-        self.assertFalse(rt_dom.vcpupins[1] & plain_dom.vcpupins[0])
+        self.assert_not_realtime(plain['id'])
+        for thread in self.threads(plain['id']):
+            self.assertFalse(thread.allowed & rt_dom.vcpupins[1],
+                             '%s (%d) of the ordinary server may run on '
+                             'the real-time CPU' % (thread.comm, thread.tid))
+        self.record_ps(plain['id'])

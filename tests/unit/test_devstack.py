@@ -241,9 +241,9 @@ class PluginTest(TmpDir):
             self.assertEqual('False', self.get(name, 'nova_rt',
                                                'require_preempt_rt'))
             self.assertEqual('True', self.get(name, 'nova_rt', 'lab_mode'))
-            self.assertEqual('0-1', self.get(name, 'compute',
-                                             'cpu_dedicated_set'))
-            self.assertIsNone(self.get(name, 'compute', 'cpu_shared_set'))
+            self.assertEqual('1', self.get(name, 'compute',
+                                           'cpu_dedicated_set'))
+            self.assertEqual('0', self.get(name, 'compute', 'cpu_shared_set'))
         self.assertEqual(
             ['nova.scheduler.filters.all_filters',
              'nova_rt.scheduler.filters.RealtimeFilter'],
@@ -321,9 +321,16 @@ class PluginTest(TmpDir):
                                           'nova_rt'))
         self.assertEqual('local', self.get('tempest.conf', 'nova_rt',
                                            'host_access'))
-        self.assertEqual('0-1', self.get('tempest.conf', 'nova_rt',
-                                         'dedicated_cpus'))
+        # A 2-CPU VM: CPU 0 shared, CPU 1 dedicated.
+        self.assertEqual('1', self.get('tempest.conf', 'nova_rt',
+                                       'dedicated_cpus'))
+        self.assertEqual('0', self.get('tempest.conf', 'nova_rt',
+                                       'shared_cpus'))
         self.assertIsNone(self.get('tempest.conf', 'nova_rt', 'ssh_user'))
+        self.assertIsNone(self.get('tempest.conf', 'nova_rt',
+                                   'host_command'))
+        self.assertIsNone(self.get('tempest.conf', 'nova_rt',
+                                   'cloud_command'))
         self.run_plugin('test-config', NOVA_RT_TEMPEST_HOST_ACCESS='ssh',
                         NOVA_RT_TEMPEST_SSH_USER='zuul',
                         NOVA_RT_TEMPEST_SSH_HOSTS='cpu1:10.0.0.2')
@@ -332,11 +339,33 @@ class PluginTest(TmpDir):
         self.assertEqual('cpu1:10.0.0.2', self.get('tempest.conf', 'nova_rt',
                                                    'ssh_hosts'))
 
+    def test_test_config_with_a_host_command(self):
+        self.run_plugin('test-config', NOVA_RT_TEMPEST_HOST_ACCESS='command',
+                        NOVA_RT_TEMPEST_HOST_COMMAND='cloud exec {host} --',
+                        NOVA_RT_TEMPEST_CLOUD_COMMAND='/x/tools/cloud')
+        self.assertEqual('command', self.get('tempest.conf', 'nova_rt',
+                                             'host_access'))
+        self.assertEqual('cloud exec {host} --', self.get(
+            'tempest.conf', 'nova_rt', 'host_command'))
+        self.assertEqual('/x/tools/cloud', self.get(
+            'tempest.conf', 'nova_rt', 'cloud_command'))
+
+    def test_cpu_sets_of_a_two_and_a_one_cpu_vm(self):
+        self.run_plugin('post-config')
+        self.assertEqual(('1', '0'), (
+            self.get('nova-cpu.conf', 'compute', 'cpu_dedicated_set'),
+            self.get('nova-cpu.conf', 'compute', 'cpu_shared_set')))
+        self.run_plugin('post-config', NOVA_RT_NCPUS='1')
+        self.assertIsNone(self.get('nova-cpu.conf', 'compute',
+                                   'cpu_dedicated_set'))
+        self.assertEqual('0', self.get('nova-cpu.conf', 'compute',
+                                       'cpu_shared_set'))
+
     def test_extra_creates_the_flavor_with_the_admin_cloud(self):
         out = self.run_plugin('extra', NOVA_RT_ADMIN_CLOUD='my-admin')
         self.assertIn('openstack --os-cloud my-admin flavor create rt.small '
                       '--vcpus 2 --ram 512 --disk 1 '
-                      '--property hw:cpu_policy=dedicated '
+                      '--property hw:cpu_policy=mixed '
                       '--property hw:cpu_realtime=yes '
                       '--property hw:cpu_realtime_mask=^0 '
                       '--property rt:vcpu_priority=10 '

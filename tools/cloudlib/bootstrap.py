@@ -13,11 +13,14 @@
 
 ``catalog``: service and demo projects, users and the service catalog,
 through keystone's API (the CLI took minutes for the same on these
-machines), then clouds.yaml. ``resources``: the compute mapped into its
-cell, the test guest's images, the ordinary flavor and tempest.conf.
+machines), then clouds.yaml. ``resources``: the computes mapped into their
+cell, the test guest's images, the ordinary flavors and tempest.conf.
+``service-up``: whether one host's nova-compute has reported in since it
+(re)started.
 """
 
 import argparse
+import datetime
 import os
 import subprocess
 import sys
@@ -40,8 +43,8 @@ DEMO_CLOUD = 'nova-rt-demo'
 # A guest init that waits this long before powering off: longer than any
 # test; `tools/cloud down` destroys what is left.
 GUEST_HOLD_S = 86400
-ORDINARY_FLAVOR = 'nrt.pinned'
-ORDINARY_FLAVOR_ALT = 'nrt.pinned.alt'
+ORDINARY_FLAVOR = 'nrt.small'
+ORDINARY_FLAVOR_ALT = 'nrt.small.alt'
 WAIT_S = 180
 
 
@@ -122,27 +125,55 @@ def run(argv, timeout=120):
                           timeout=timeout)
 
 
-def wait_compute(args, conn):
-    """The compute host mapped into cell1 and its provider has PCPUs."""
+def wait_computes(args, conn):
+    """Every compute host mapped into cell1, its provider with PCPU (its
+    dedicated CPUs) and VCPU (its shared ones) inventory.
+    """
     deadline = time.monotonic() + WAIT_S
     manage = os.path.join(args.venv, 'bin', 'nova-manage')
+    wanted = {'compute%d' % i for i in range(1, args.computes + 1)}
     while True:
         run([manage, '--config-file', args.nova_conf, 'cell_v2',
              'discover_hosts', '--verbose'])
-        hypervisors = list(conn.compute.hypervisors())
-        if hypervisors:
-            providers = list(conn.placement.resource_providers())
-            for rp in providers:
-                inv = {i.resource_class: i for i in
-                       conn.placement.resource_provider_inventories(rp)}
-                if 'PCPU' in inv:
-                    log('compute %s: PCPU total %d' % (
-                        rp.name, inv['PCPU'].total))
-                    return rp
+        found = {}
+        for rp in conn.placement.resource_providers():
+            inv = {i.resource_class: i.total for i in
+                   conn.placement.resource_provider_inventories(rp)}
+            if 'PCPU' in inv and 'VCPU' in inv:
+                found[rp.name] = inv
+        mapped = {h.name for h in conn.compute.hypervisors()}
+        if wanted <= set(found) and wanted <= mapped:
+            for name in sorted(wanted):
+                log('compute %s: PCPU %d, VCPU %d' % (
+                    name, found[name]['PCPU'], found[name]['VCPU']))
+            return
         if time.monotonic() > deadline:
-            raise SystemExit('no compute with PCPU inventory after %d s'
-                             % WAIT_S)
+            raise SystemExit(
+                'computes %s: no PCPU and VCPU inventory after %d s (found '
+                '%s; see the nova-compute@ logs)' % (
+                    ', '.join(sorted(wanted - set(found))) or 'all mapped',
+                    WAIT_S, found or 'none'))
         time.sleep(2)
+
+
+def service_up(args):
+    """Exit 0 once the nova-compute of ``args.host`` reported in, up,
+    after ``args.since`` (epoch seconds): a restarted service is up again.
+    """
+    conn = connect(args, ADMIN_CLOUD)
+    since = datetime.datetime.fromtimestamp(args.since,
+                                            datetime.timezone.utc)
+    for service in conn.compute.services(binary='nova-compute',
+                                         host=args.host):
+        updated = service.updated_at
+        if not updated or service.state != 'up':
+            continue
+        stamp = datetime.datetime.fromisoformat(updated.replace('Z', ''))
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+        if stamp >= since:
+            return
+    raise SystemExit(1)
 
 
 def guest_files(args):
@@ -173,13 +204,14 @@ def ensure_flavor(conn, name, vcpus, ram, disk, specs):
     if flavor is None:
         flavor = conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram,
                                             disk=disk)
-        conn.compute.create_flavor_extra_specs(flavor, specs)
+        if specs:
+            conn.compute.create_flavor_extra_specs(flavor, specs)
     return flavor
 
 
 def resources(args):
     conn = connect(args, ADMIN_CLOUD)
-    wait_compute(args, conn)
+    wait_computes(args, conn)
     kernel, initrd = guest_files(args)
     aki = ensure_image(conn, 'nrt-guest-kernel', kernel, 'aki', {})
     ari = ensure_image(conn, 'nrt-guest-initrd', initrd, 'ari', {})
@@ -190,18 +222,38 @@ def resources(args):
     ami = ensure_image(conn, 'nrt-guest', root, 'ami', {
         'kernel_id': aki.id, 'ramdisk_id': ari.id,
         'os_command_line': 'console=ttyS0 nrt_hold=%d' % GUEST_HOLD_S})
-    # Ordinary (not real-time) flavors: pinned, since every CPU of this
-    # host is in cpu_dedicated_set.
-    pinned = {'hw:cpu_policy': 'dedicated'}
-    flavor = ensure_flavor(conn, ORDINARY_FLAVOR, 1, 128, 1, pinned)
-    flavor_alt = ensure_flavor(conn, ORDINARY_FLAVOR_ALT, 1, 192, 1, pinned)
+    # Ordinary flavors, as tenants of any cloud have them: unpinned, on
+    # the computes' shared CPUs.
+    flavor = ensure_flavor(conn, ORDINARY_FLAVOR, 1, 128, 1, {})
+    flavor_alt = ensure_flavor(conn, ORDINARY_FLAVOR_ALT, 1, 192, 1, {})
     write_tempest_conf(args, ami.id, flavor.id, flavor_alt.id)
     log('resources ready')
 
 
+def max_microversion(conn, service):
+    """The newest microversion the running service offers, else latest."""
+    try:
+        data = getattr(conn, service).get_endpoint_data()
+        version = data.max_microversion
+    except Exception as e:  # the conf stays usable: say why, keep latest
+        log('%s: no microversion range (%s): latest' % (service, e))
+        return 'latest'
+    return '%d.%d' % tuple(version) if version else 'latest'
+
+
+def enabled_filters(args):
+    """The scheduler's enabled filters, as nova.conf has them."""
+    ini = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ini.py')
+    proc = run([sys.executable, ini, 'get', args.nova_conf,
+                'filter_scheduler', 'enabled_filters'])
+    return proc.stdout.strip()
+
+
 def write_tempest_conf(args, image, flavor, flavor_alt):
+    conn = connect(args, ADMIN_CLOUD)
     ini = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ini.py')
     path = os.path.join(args.cloud_dir, 'tempest.conf')
+    many = 'true' if args.computes > 1 else 'false'
     settings = [
         ('DEFAULT', 'log_file', os.path.join(args.cloud_dir, 'logs',
                                              'tempest.log')),
@@ -221,15 +273,27 @@ def write_tempest_conf(args, image, flavor, flavor_alt):
         ('compute', 'flavor_ref', flavor),
         ('compute', 'flavor_ref_alt', flavor_alt),
         ('compute', 'build_timeout', '180'),
-        ('compute', 'min_compute_nodes', '1'),
-        ('compute', 'max_microversion', 'latest'),
+        ('compute', 'min_compute_nodes', str(args.computes)),
+        ('compute', 'min_microversion', '2.1'),
+        ('compute', 'max_microversion', max_microversion(conn, 'compute')),
+        ('placement', 'min_microversion', '1.0'),
+        ('placement', 'max_microversion',
+         max_microversion(conn, 'placement')),
+        # As devstack writes it: suites skip what needs a filter that is
+        # not enabled.
+        ('compute-feature-enabled', 'scheduler_enabled_filters',
+         enabled_filters(args)),
         ('compute-feature-enabled', 'console_output', 'true'),
         ('compute-feature-enabled', 'resize', 'true'),
         ('compute-feature-enabled', 'shelve', 'true'),
+        ('compute-feature-enabled', 'shelve_migrate', many),
         ('compute-feature-enabled', 'pause', 'true'),
         ('compute-feature-enabled', 'suspend', 'true'),
-        ('compute-feature-enabled', 'cold_migration', 'false'),
-        ('compute-feature-enabled', 'live_migration', 'false'),
+        ('compute-feature-enabled', 'cold_migration', many),
+        ('compute-feature-enabled', 'live_migration', many),
+        ('compute-feature-enabled', 'block_migration_for_live_migration',
+         many),
+        ('compute-feature-enabled', 'vnc_console', 'false'),
         ('service_available', 'nova', 'true'),
         ('service_available', 'glance', 'true'),
         ('service_available', 'neutron', 'true'),
@@ -247,14 +311,19 @@ def write_tempest_conf(args, image, flavor, flavor_alt):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument('step', choices=('catalog', 'resources'))
+    parser.add_argument('step', choices=('catalog', 'resources',
+                                         'service-up'))
     parser.add_argument('--cloud-dir', required=True)
     parser.add_argument('--password', required=True)
     parser.add_argument('--nova-conf')
     parser.add_argument('--venv')
     parser.add_argument('--top')
+    parser.add_argument('--computes', type=int, default=1)
+    parser.add_argument('--host')
+    parser.add_argument('--since', type=float)
     args = parser.parse_args()
-    {'catalog': catalog, 'resources': resources}[args.step](args)
+    {'catalog': catalog, 'resources': resources,
+     'service-up': service_up}[args.step](args)
 
 
 if __name__ == '__main__':

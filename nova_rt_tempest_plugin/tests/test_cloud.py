@@ -1,0 +1,131 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The test cloud behaves like a real one: services restart one at a time
+under running real-time guests, and the whole cloud goes down in the middle
+of a build and comes back up with nothing left behind.
+
+These tests drive the cloud through ``[nova_rt] cloud_command`` (nova-rt's
+``tools/cloud``), and skip where it is not set.
+"""
+
+import shlex
+import subprocess
+import time
+
+from nova_rt_tempest_plugin.tests import base
+from oslo_log import log as logging
+from tempest.common import waiters
+from tempest import config
+from tempest.lib import decorators
+
+CONF = config.CONF
+LOG = logging.getLogger(__name__)
+
+
+class CloudTest(base.RealtimeTest):
+
+    @classmethod
+    def skip_checks(cls):
+        super().skip_checks()
+        if not CONF.nova_rt.cloud_command:
+            raise cls.skipException('needs [nova_rt] cloud_command to '
+                                    'stop and start services')
+
+    def cloud(self, *args, timeout=600):
+        """Run the cloud command; its output goes to the test log."""
+        argv = shlex.split(CONF.nova_rt.cloud_command) + list(args)
+        started = time.monotonic()
+        proc = subprocess.run(argv, capture_output=True, text=True,
+                              timeout=timeout)
+        LOG.info('%s: exit %d after %.1f s\n%s%s', ' '.join(argv),
+                 proc.returncode, time.monotonic() - started, proc.stdout,
+                 proc.stderr)
+        self.assertEqual(0, proc.returncode, '%s failed:\n%s%s' % (
+            ' '.join(argv), proc.stdout[-3000:], proc.stderr[-3000:]))
+        return proc.stdout + proc.stderr
+
+    def realtime_server(self, wait='ACTIVE'):
+        self.require_pcpus(1, 'the real-time vCPU')
+        flavor = self.flavor(2, dict(base.RT_TWO,
+                                     **{'rt:vcpu_priority': '10'}))
+        return self.boot(flavor, wait=wait)
+
+    def hosts(self):
+        return [h['hypervisor_hostname'] for h in
+                self.os_admin.hypervisor_client.list_hypervisors()[
+                    'hypervisors']]
+
+    def assert_nothing_of(self, server_id, name):
+        """No domain named ``name`` on any host, no allocation left."""
+        for host in self.hosts():
+            self.assertNotIn(name, self.host_access.domain_names(host),
+                             'domain %s left on %s' % (name, host))
+        self.assertEqual({}, self.os_admin.placement_client.list_allocations(
+            server_id)['allocations'])
+
+
+class ServiceRestartTest(CloudTest):
+
+    @decorators.idempotent_id('3e1b5c7a-9d2f-4a6b-8c0d-1e2f3a4b5c01')
+    def test_restarts_keep_guests_and_the_cloud_working(self):
+        server = self.realtime_server()
+        self.assert_realtime(server['id'], {1}, 'fifo', 10)
+        before = {t.tid for t in self.threads(server['id'])}
+        # One at a time, as an operator would, libvirtd under the guest.
+        for service in ('nova-scheduler', 'nova-conductor', 'nova-compute',
+                        'libvirtd'):
+            self.cloud('restart', service)
+        # The guest never stopped: the same QEMU threads, still real-time.
+        self.assertEqual(before, {t.tid for t in
+                                  self.threads(server['id'])})
+        self.assert_realtime(server['id'], {1}, 'fifo', 10)
+        # The restarted services still schedule, build and delete.
+        plain = self.boot(self.flavor(1, base.UNPINNED))
+        self.assert_not_realtime(plain['id'])
+        self.delete_server_and_wait(server['id'])
+        other = self.realtime_server()
+        self.assert_realtime(other['id'], {1}, 'fifo', 10)
+
+
+class DownDuringBuildTest(CloudTest):
+
+    @decorators.idempotent_id('3e1b5c7a-9d2f-4a6b-8c0d-1e2f3a4b5c02')
+    def test_down_during_a_build_then_up(self):
+        server = self.realtime_server(wait=None)
+        # Down while the server builds: nothing may start a guest after
+        # down removed them, and down proves nothing is left.
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'BUILD')
+        out = self.cloud('down')
+        self.assertIn('no service, guest, domain or PID file left', out)
+        out = self.cloud('up', timeout=1200)
+        self.assertIn('cloud up with', out)
+        # The interrupted build ends, in ERROR or ACTIVE, and deletes
+        # cleanly, leaving nothing on any host.
+        deadline = time.monotonic() + CONF.compute.build_timeout
+        while True:
+            state = self.admin_show(server['id'])
+            if state['status'] in ('ERROR', 'ACTIVE') and \
+                    not state.get('OS-EXT-STS:task_state'):
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            'server %s still %s/%s after up' % (
+                                server['id'], state['status'],
+                                state.get('OS-EXT-STS:task_state')))
+            time.sleep(2)
+        LOG.info('interrupted build ended %s', state['status'])
+        name = state['OS-EXT-SRV-ATTR:instance_name']
+        self.delete_server_and_wait(server['id'])
+        self.assert_nothing_of(server['id'], name)
+        # And the cloud builds real-time servers again.
+        again = self.realtime_server()
+        self.assert_realtime(again['id'], {1}, 'fifo', 10)
