@@ -53,7 +53,9 @@ cloud_down() {
 }
 run_integration() {
     local dir=${NOVA_RT_CLOUD_DIR:-$top/.artifacts/cloud}
-    if ! "$top/tools/cloud" up; then
+    # NOVA_RT_CLOUD_COMPUTES: how many compute hosts (tools/cloud up
+    # --computes); the last cloud's number, else 1.
+    if ! "$top/tools/cloud" up ${NOVA_RT_CLOUD_COMPUTES:+--computes "$NOVA_RT_CLOUD_COMPUTES"}; then
         echo "integration: the cloud did not come up (logs in $dir/logs)"
         return 1
     fi

@@ -49,7 +49,7 @@ host_indexes() {
 host_index() {
     [[ $1 =~ ^compute([1-9][0-9]?)$ ]] || return 1
     local i=${BASH_REMATCH[1]}
-    host_indexes | grep -qx "$i" || return 1
+    grep -qx "$i" <<<"$(host_indexes)" || return 1
     echo "$i"
 }
 

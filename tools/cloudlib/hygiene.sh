@@ -24,14 +24,14 @@ qemu_pids() {
     local d pid cmd
     for d in /proc/[0-9]*; do
         pid=${d#/proc/}
-        cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
         case "$cmd" in
             *qemu-system*guest=instance-*) echo "$pid" ;;
         esac
     done
 }
 
-qemu_guest() { tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | sed -n 's/^guest=\([^,]*\).*/\1/p'; }
+qemu_guest() { tr '\0' '\n' 2>/dev/null <"/proc/$1/cmdline" | sed -n 's/^guest=\([^,]*\).*/\1/p'; }
 
 # kill_qemus WHY: SIGKILL every guest QEMU, saying which.
 kill_qemus() {

@@ -42,10 +42,13 @@ all_services() {
 # expand NAME: a service name as given on the command line; a per-host
 # service without @HOST means it on every host.
 expand() {
-    local name=$1 i
-    if all_services | grep -qxF -- "$name"; then
+    local name=$1 i known
+    # Not `all_services | grep -q`: grep's early exit fails the pipe
+    # under pipefail.
+    known=$(all_services)
+    if grep -qxF -- "$name" <<<"$known"; then
         echo "$name"
-    elif printf '%s\n' "${HOST_SERVICES[@]}" | grep -qxF -- "$name"; then
+    elif grep -qxF -- "$name" <<<"$(printf '%s\n' "${HOST_SERVICES[@]}")"; then
         for i in $(host_indexes); do
             echo "$name@$(host_name "$i")"
         done
