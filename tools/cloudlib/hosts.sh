@@ -20,7 +20,8 @@
 # * its own loopback address, 127.0.0.(N+1): nova's my_ip, libvirtd's TCP
 #   listener (migrations) and live_migration_inbound_addr. Loopback only:
 #   no traffic leaves the machine, and the network stack is the machine's;
-# * its own libvirt host_uuid and nova-cpu.conf ([DEFAULT] host).
+# * its own libvirt host_uuid and nova-cpu.conf ([DEFAULT] host);
+# * its own sshd (sshd@computeN) for the disk copies of cold migrations.
 #
 # virtlogd@, libvirtd@ and nova-compute@ run inside the host's namespaces
 # (nsenter); `tools/cloud exec HOST -- CMD` runs anything else there.
@@ -113,6 +114,40 @@ open(path, 'w').write('\n'.join(lines) + '\n')
 PYEOF
 }
 
+# SSH between the hosts, as Nova's cold migration and resize copy a
+# guest's disks (``ssh HOST mkdir``, ``scp``): one sshd a host, on its
+# address and in its namespaces, and root's client key and config, which
+# each host sees as its /root/.ssh. Loopback only; TEST ENVIRONMENT ONLY.
+write_host_ssh() {
+    local i=$1 dir client=$ETC/ssh/client
+    dir=$(host_dir "$i")
+    mkdir -p "$client" "$dir/ssh"
+    chmod 700 "$client"
+    if [[ ! -f $client/id_ed25519 ]]; then
+        ssh-keygen -q -t ed25519 -N '' -C nova-rt-cloud -f "$client/id_ed25519"
+        cp "$client/id_ed25519.pub" "$client/authorized_keys"
+        printf '%s\n' 'Host *' '    StrictHostKeyChecking no' \
+            '    UserKnownHostsFile /dev/null' '    LogLevel ERROR' \
+            '    IdentityFile /root/.ssh/id_ed25519' >"$client/config"
+    fi
+    if [[ ! -f $dir/ssh/host_key ]]; then
+        ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh/host_key"
+    fi
+    cat >"$dir/ssh/sshd_config" <<SSHD
+ListenAddress $(host_addr "$i")
+Port 22
+HostKey $dir/ssh/host_key
+PidFile none
+PermitRootLogin prohibit-password
+AuthorizedKeysFile $client/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+Subsystem sftp internal-sftp
+SSHD
+}
+
 # The compute's nova-cpu.conf: the common one plus what makes it a host.
 write_host_conf() {
     local i=$1 dir f
@@ -140,7 +175,11 @@ start_host() {
     local i=$1 name dir
     name=$(host_name "$i")
     dir=$(host_dir "$i")
-    mkdir -p /run/libvirt "$INSTANCES"
+    if alive "host@$name" && ns_pid "$name" >/dev/null; then
+        log "host@$name already running (pid $(pid_of "host@$name"))"
+        return 0
+    fi
+    mkdir -p /run/libvirt "$INSTANCES" /root/.ssh /run/sshd
     rm -f "$RUN/host@$name.ns"
     # shellcheck disable=SC2016 # the script's $1.. are its own arguments
     start "host@$name" unshare --mount --uts --fork --propagation private \
@@ -151,10 +190,11 @@ start_host() {
             mount --bind "$2/lib" /var/lib/libvirt
             mount --bind "$2/etc" /etc/libvirt
             mount --bind "$2/instances" "$3"
+            mount --bind "$5" /root/.ssh
             echo $$ >"$4.tmp"
             mv "$4.tmp" "$4"
             exec sleep 2147483647' \
-        sh "$name" "$dir" "$INSTANCES" "$RUN/host@$name.ns"
+        sh "$name" "$dir" "$INSTANCES" "$RUN/host@$name.ns" "$ETC/ssh/client"
     wait_for "host@$name" "its namespaces" test -s "$RUN/host@$name.ns"
 }
 

@@ -12,7 +12,9 @@
 #
 # Every service of the cloud: how it starts (service_start) and when it is
 # ready (service_wait), one case each. Per-host services are named
-# SERVICE@HOST (libvirtd@compute1). Sourced by tools/cloud.
+# SERVICE@HOST (libvirtd@compute1); their PID files, when the daemon writes
+# one, go to the host's own /run/libvirt (the machine's /run is shared).
+# Sourced by tools/cloud.
 # shellcheck shell=bash
 # Variables are shared between the sourced modules and tools/cloud.
 # shellcheck disable=SC2034,SC2154
@@ -24,7 +26,7 @@ LIBVIRT_LOCK=/run/lock/nova-rt-real-tier.lock
 
 CONTROLLER_SERVICES=(lock mariadb epmd rabbitmq memcached keystone placement
                      glance neutron nova-api nova-conductor nova-scheduler)
-HOST_SERVICES=(host virtlogd libvirtd nova-compute)
+HOST_SERVICES=(host sshd virtlogd libvirtd nova-compute)
 # What can create or change a guest: stopped first by `down`.
 GUEST_MAKERS=(nova-api nova-conductor nova-scheduler)
 
@@ -147,13 +149,15 @@ service_start() {
         nova-conductor|nova-scheduler)
             start "$base" "$VENV/bin/$base" --config-file "$ETC/nova/nova.conf" ;;
         host) start_host "$(host_index "$hostname")" ;;
+        sshd) start "$name" nsenter --target "$(ns_pid "$hostname")" --mount --uts -- \
+                /usr/sbin/sshd -D -e -f "$HOSTS_DIR/$hostname/ssh/sshd_config" ;;
         virtlogd) start "$name" nsenter --target "$(ns_pid "$hostname")" --mount --uts -- \
-                /usr/sbin/virtlogd ;;
+                /usr/sbin/virtlogd --pid-file /run/libvirt/virtlogd.pid ;;
         libvirtd)
             start "$name" nsenter --target "$(ns_pid "$hostname")" --mount --uts -- \
                 env LD_PRELOAD="$RUN/memlock-shim.so" \
                 LIBVIRT_LOG_OUTPUTS="3:file:$LOGS/$name-debug.log" \
-                /usr/sbin/libvirtd --listen ;;
+                /usr/sbin/libvirtd --listen --pid-file /run/libvirt/libvirtd.pid ;;
         nova-compute)
             start "$name" nsenter --target "$(ns_pid "$hostname")" --mount --uts -- \
                 "$VENV/bin/nova-compute" --config-file "$HOSTS_DIR/$hostname/nova-cpu.conf" ;;
@@ -168,6 +172,8 @@ service_wait() {
         mariadb) wait_for mariadb "its socket" mysql_q "select 1" ;;
         rabbitmq) wait_for rabbitmq "AMQP on 5672" port_open "$HOST" 5672 ;;
         memcached) wait_for memcached "memcached on 11211" port_open "$HOST" 11211 ;;
+        sshd) wait_for "$name" "SSH on port 22" port_open \
+                "$(host_addr "$(host_index "$hostname")")" 22 ;;
         keystone) wait_for keystone "HTTP on 5000" http_ok "http://$HOST:5000/v3" ;;
         placement) wait_for placement "HTTP on 8778" http_ok "http://$HOST:8778/" ;;
         glance) wait_for glance "HTTP on 9292" http_ok "http://$HOST:9292/" ;;

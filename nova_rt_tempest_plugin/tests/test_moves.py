@@ -1,0 +1,262 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Real-time servers moved between compute hosts by every move Nova has,
+each checked on the host where the server is now and on the one it left:
+the domain and the live QEMU threads show exactly what the flavor asked,
+the source keeps no domain and no thread, placement moved the PCPUs.
+"""
+
+import time
+
+from nova_rt_tempest_plugin.tests import test_cloud
+from oslo_log import log as logging
+from tempest.common import waiters
+from tempest import config
+from tempest.lib import decorators
+from tempest.lib.services.compute import base_compute_client
+
+CONF = config.CONF
+LOG = logging.getLogger(__name__)
+
+# Not the host default (priority 1, fifo): an RR class on the real-time
+# vCPU and a FIFO emulator, so a move that re-derives from the host's
+# settings instead of the flavor shows.
+MOVER = {'hw:cpu_policy': 'mixed', 'hw:cpu_realtime': 'yes',
+         'hw:cpu_realtime_mask': '^0', 'rt:vcpu_scheduler': 'rr',
+         'rt:vcpu_priority': '17', 'rt:emulator_scheduler': 'fifo',
+         'rt:emulator_priority': '3'}
+MOVER_CHECK = dict(realtime_vcpus={1}, scheduler='rr', priority=17,
+                   emulator=('fifo', 3))
+
+
+class MovesTest(test_cloud.CloudTest):
+    """Two computes or more; migrations enabled in tempest.conf."""
+
+    @classmethod
+    def skip_checks(cls):
+        super().skip_checks()
+        if CONF.compute.min_compute_nodes < 2:
+            raise cls.skipException('needs 2 compute hosts '
+                                    '([compute] min_compute_nodes)')
+
+    def use_microversion(self, version):
+        """Until the test ends.
+
+        Not tempest's fixture: its cleanup resets the class's microversion.
+        """
+        self.addCleanup(setattr, base_compute_client, 'COMPUTE_MICROVERSION',
+                        base_compute_client.COMPUTE_MICROVERSION)
+        base_compute_client.COMPUTE_MICROVERSION = version
+
+    def mover(self, specs=None):
+        self.require_pcpus(1, 'the real-time vCPU')
+        server = self.boot(self.flavor(2, dict(MOVER, **(specs or {}))))
+        self.assert_realtime(server['id'], **MOVER_CHECK)
+        return server
+
+    def snapshot(self, server_id):
+        """(host, domain name, QEMU pid) of a server now."""
+        host, name = self.where(server_id)
+        threads = self.threads(server_id)
+        return host, name, min(t.tid for t in threads)
+
+    def allocations(self, server_id):
+        return self.os_admin.placement_client.list_allocations(
+            server_id)['allocations']
+
+    def provider_of(self, host):
+        for rp in self.os_admin.resource_providers_client \
+                .list_resource_providers(name=host)['resource_providers']:
+            return rp['uuid']
+        self.fail('no resource provider for %s' % host)
+
+    def assert_moved(self, server_id, before, check=None):
+        """On the new host: exactly the flavor's real-time settings; on the
+        old one: no domain, no QEMU; placement: PCPU on the new host only.
+        """
+        source, name, pid = before
+        host, _ = self.where(server_id)
+        self.assertNotEqual(source, host, 'the server did not move')
+        dom = self.assert_realtime(server_id, **(check or MOVER_CHECK))
+        self.assertIn('org.openstack.nova-rt.realtime-vcpus=1',
+                      dom.oem_strings)
+        self.record_ps(server_id)
+        self.assertNotIn(name, self.host_access.domain_names(source),
+                         'domain left on the source %s' % source)
+        self.assertEqual('', self.host_access.run(
+            source, '[ -d /proc/%d ] && echo alive; true' % pid).strip(),
+            'the source QEMU (pid %d) still runs' % pid)
+        allocations = self.allocations(server_id)
+        self.assertEqual([self.provider_of(host)], list(allocations))
+        self.assertEqual(1, list(allocations.values())[0]['resources']
+                         .get('PCPU'))
+        return host
+
+    def wait_migration(self, server_id, status='completed', timeout=300):
+        deadline = time.monotonic() + timeout
+        while True:
+            migrations = self.os_admin.migrations_client.list_migrations(
+                instance_uuid=server_id)['migrations']
+            last = max(migrations, key=lambda m: m['id']) \
+                if migrations else None
+            if last and last['status'] == status:
+                return last
+            if last and last['status'] in ('error', 'failed', 'cancelled') \
+                    and status not in ('error', 'failed', 'cancelled'):
+                self.fail('migration %s: %s' % (last['id'], last['status']))
+            self.assertLess(time.monotonic(), deadline,
+                            'migration of %s not %s: %s' % (
+                                server_id, status, last))
+            time.sleep(2)
+
+
+class LiveMigrationTest(MovesTest):
+
+    @decorators.idempotent_id('5a2c4e6f-8b1d-4c3e-9f0a-1b2c3d4e5f01')
+    def test_block_live_migration_keeps_every_setting(self):
+        server = self.mover()
+        before = self.snapshot(server['id'])
+        started = time.monotonic()
+        self.admin_servers_client.live_migrate_server(
+            server['id'], host=None, block_migration='auto')
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'ACTIVE')
+        self.wait_migration(server['id'])
+        LOG.info('live migration of %s: %.1f s through the API',
+                 server['id'], time.monotonic() - started)
+        host = self.assert_moved(server['id'], before)
+        # libvirt's own figures of the incoming migration.
+        LOG.info('virsh domjobinfo --completed on %s:\n%s', host,
+                 self.host_access.virsh(host, 'domjobinfo', before[1],
+                                        '--completed'))
+
+
+class ColdMoveTest(MovesTest):
+
+    @decorators.idempotent_id('5a2c4e6f-8b1d-4c3e-9f0a-1b2c3d4e5f02')
+    def test_cold_migration_confirmed(self):
+        server = self.mover()
+        before = self.snapshot(server['id'])
+        self.admin_servers_client.migrate_server(server['id'])
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'VERIFY_RESIZE')
+        self.servers_client.confirm_resize_server(server['id'])
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'ACTIVE')
+        self.assert_moved(server['id'], before)
+
+    @decorators.idempotent_id('5a2c4e6f-8b1d-4c3e-9f0a-1b2c3d4e5f03')
+    def test_resize_to_the_other_host_confirmed_and_reverted(self):
+        server = self.mover()
+        bigger = self.flavor(2, dict(MOVER, **{'rt:vcpu_priority': '23'}),
+                             ram=192)
+        # Revert: back on the source with the old flavor's settings.
+        before = self.snapshot(server['id'])
+        self.servers_client.resize_server(server['id'], bigger)
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'VERIFY_RESIZE')
+        moved_to, _ = self.where(server['id'])
+        self.assertNotEqual(before[0], moved_to)
+        self.assert_realtime(server['id'], **dict(MOVER_CHECK, priority=23))
+        self.servers_client.revert_resize_server(server['id'])
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'ACTIVE')
+        self.assertEqual(before[0], self.where(server['id'])[0])
+        self.assert_realtime(server['id'], **MOVER_CHECK)
+        self.assertNotIn(before[1], self.host_access.domain_names(moved_to))
+        # Confirm: on the other host with the new flavor's settings.
+        before = self.snapshot(server['id'])
+        self.servers_client.resize_server(server['id'], bigger)
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'VERIFY_RESIZE')
+        self.servers_client.confirm_resize_server(server['id'])
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'ACTIVE')
+        self.assert_moved(server['id'], before,
+                          dict(MOVER_CHECK, priority=23))
+
+
+class ShelveElsewhereTest(MovesTest):
+
+    @decorators.idempotent_id('5a2c4e6f-8b1d-4c3e-9f0a-1b2c3d4e5f04')
+    def test_unshelve_onto_the_other_host(self):
+        server = self.mover()
+        before = self.snapshot(server['id'])
+        self.servers_client.shelve_server(server['id'])
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'SHELVED_OFFLOADED')
+        other = [h for h in self.hosts() if h != before[0]][0]
+        # An admin chooses the host at 2.91.
+        self.use_microversion('2.91')
+        self.admin_servers_client.unshelve_server(server['id'], host=other)
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'ACTIVE')
+        self.assertEqual(other, self.assert_moved(server['id'], before))
+
+
+class EvacuateTest(MovesTest):
+
+    @decorators.idempotent_id('5a2c4e6f-8b1d-4c3e-9f0a-1b2c3d4e5f05')
+    def test_evacuate_from_a_stopped_forced_down_compute(self):
+        server = self.mover()
+        before = self.snapshot(server['id'])
+        source = before[0]
+        self.cloud('stop', 'nova-compute@%s' % source)
+        self.addCleanup(self.wait_computes_enabled)
+        self.addCleanup(self.cloud, 'start', 'nova-compute@%s' % source)
+        self.use_microversion('2.53')
+        service = self.os_admin.services_client.list_services(
+            binary='nova-compute', host=source)['services'][0]
+        self.os_admin.services_client.update_service(
+            service['id'], forced_down=True)
+        self.addCleanup(self.os_admin.services_client.update_service,
+                        service['id'], forced_down=False)
+        self.admin_servers_client.evacuate_server(server['id'])
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'ACTIVE')
+        host = self.where(server['id'])[0]
+        self.assertNotEqual(source, host)
+        self.assert_realtime(server['id'], **MOVER_CHECK)
+        # The source comes back and removes the evacuated guest itself.
+        self.cloud('start', 'nova-compute@%s' % source)
+        self.os_admin.services_client.update_service(
+            service['id'], forced_down=False)
+        deadline = time.monotonic() + 120
+        while before[1] in self.host_access.domain_names(source):
+            self.assertLess(time.monotonic(), deadline,
+                            'the evacuated guest stays on %s' % source)
+            time.sleep(2)
+        self.assert_moved(server['id'], before)
+
+
+class RefusedMoveTest(MovesTest):
+
+    @decorators.idempotent_id('5a2c4e6f-8b1d-4c3e-9f0a-1b2c3d4e5f06')
+    def test_live_migration_to_a_full_host_is_refused(self):
+        server = self.mover()
+        before = self.snapshot(server['id'])
+        other = [h for h in self.hosts() if h != before[0]][0]
+        # Fill the other host's only dedicated CPU.
+        filler = self.boot(self.flavor(2, MOVER), wait=None)
+        waiters.wait_for_server_status(self.servers_client, filler['id'],
+                                       'ACTIVE')
+        self.assertEqual(other, self.where(filler['id'])[0])
+        self.use_microversion('2.30')
+        self.admin_servers_client.live_migrate_server(
+            server['id'], host=other, block_migration='auto')
+        migration = self.wait_migration(server['id'], 'error')
+        LOG.info('refused migration: %s', migration)
+        waiters.wait_for_server_status(self.servers_client, server['id'],
+                                       'ACTIVE')
+        self.assertEqual(before[0], self.where(server['id'])[0])
+        self.assertEqual(before, self.snapshot(server['id']))
+        self.assert_realtime(server['id'], **MOVER_CHECK)
