@@ -23,9 +23,11 @@ overrides is here and nowhere else:
   re-derived there.
 
 The public methods add the host facts (``get_available_resource``,
-``update_provider_tree``) and refuse a real-time spawn this host cannot
-honour before anything is created (``spawn``). What goes into the domain is
-decided by ``nova_rt.designer``; what the host is, by ``nova_rt.host``.
+``update_provider_tree``) and refuse a real-time spawn, or an incoming
+live migration, this host cannot honour before anything is created
+(``spawn``, ``check_can_live_migrate_destination``). What goes into the
+domain is decided by ``nova_rt.designer``; what the host is, by
+``nova_rt.host``.
 """
 
 from nova.compute import utils as compute_utils
@@ -116,17 +118,21 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
             raise nova_exception.InvalidInput(
                 reason='nova-rt: invalid real-time flavor: %s' % e)
 
+    def _host_verdict(self, request):
+        """What this host's own fresh facts say of a real-time request."""
+        facts = self.realtime_host().facts
+        conf = nova_rt_conf.nova_conf()
+        if conf.nova_rt.lab_mode:
+            dedicated, _ = nova_rt_conf.compute_cpu_sets(conf)
+            facts = fitting.lab_facts(facts, dedicated or ())
+        return fitting.facts_verdict(request, facts)
+
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
         request = self._realtime_request(instance, image_meta)
         if request is not None:
-            facts = self.realtime_host().facts
-            conf = nova_rt_conf.nova_conf()
-            if conf.nova_rt.lab_mode:
-                dedicated, _ = nova_rt_conf.compute_cpu_sets(conf)
-                facts = fitting.lab_facts(facts, dedicated or ())
-            found = fitting.facts_verdict(request, facts)
+            found = self._host_verdict(request)
             if not found:
                 # Before any disk or domain exists. Nova reschedules on this
                 # error but keeps its reason only in logs, so the fault that
@@ -142,6 +148,26 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
             allocations, network_info=network_info,
             block_device_info=block_device_info, power_on=power_on,
             accel_info=accel_info)
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           src_compute_info, dst_compute_info,
+                                           block_migration=False,
+                                           disk_over_commit=False):
+        # On the destination, before anything moves: a forced migration
+        # skips the scheduler, and a host may have changed since it was
+        # chosen. The refusal reaches the caller with nova-rt's reason and
+        # the server stays where it is.
+        request = self._realtime_request(instance, instance.image_meta)
+        if request is not None:
+            found = self._host_verdict(request)
+            if not found:
+                raise nova_exception.MigrationPreCheckError(
+                    reason='nova-rt: %s: %s on %s' % (
+                        found.reason, found.detail, self._host.get_hostname()))
+        return super().check_can_live_migrate_destination(
+            context, instance, src_compute_info, dst_compute_info,
+            block_migration=block_migration,
+            disk_over_commit=disk_over_commit)
 
     # --- the domain -------------------------------------------------------
 

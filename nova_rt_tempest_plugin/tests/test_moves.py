@@ -17,12 +17,15 @@ the source keeps no domain and no thread, placement moved the PCPUs.
 
 import time
 
+from nova_rt_tempest_plugin.tests import base
 from nova_rt_tempest_plugin.tests import test_cloud
 from oslo_log import log as logging
 from tempest.common import waiters
 from tempest import config
 from tempest.lib import decorators
+from tempest.lib import exceptions as lib_exc
 from tempest.lib.services.compute import base_compute_client
+from tempest.lib.services.placement import base_placement_client
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)
@@ -230,6 +233,7 @@ class EvacuateTest(MovesTest):
         self.cloud('start', 'nova-compute@%s' % source)
         self.os_admin.services_client.update_service(
             service['id'], forced_down=False)
+        self.wait_computes_enabled()
         deadline = time.monotonic() + 120
         while before[1] in self.host_access.domain_names(source):
             self.assertLess(time.monotonic(), deadline,
@@ -246,17 +250,64 @@ class RefusedMoveTest(MovesTest):
         before = self.snapshot(server['id'])
         other = [h for h in self.hosts() if h != before[0]][0]
         # Fill the other host's only dedicated CPU.
-        filler = self.boot(self.flavor(2, MOVER), wait=None)
-        waiters.wait_for_server_status(self.servers_client, filler['id'],
-                                       'ACTIVE')
+        filler = self.boot(self.flavor(2, MOVER))
         self.assertEqual(other, self.where(filler['id'])[0])
+        # The scheduler checks the requested host (2.30, not forced) and
+        # refuses at once; nothing moves.
         self.use_microversion('2.30')
-        self.admin_servers_client.live_migrate_server(
+        e = self.assertRaises(
+            lib_exc.BadRequest, self.admin_servers_client.live_migrate_server,
             server['id'], host=other, block_migration='auto')
-        migration = self.wait_migration(server['id'], 'error')
-        LOG.info('refused migration: %s', migration)
-        waiters.wait_for_server_status(self.servers_client, server['id'],
-                                       'ACTIVE')
-        self.assertEqual(before[0], self.where(server['id'])[0])
+        self.assertIn('No valid host', str(e))
+        self.assertEqual('ACTIVE', self.admin_show(server['id'])['status'])
         self.assertEqual(before, self.snapshot(server['id']))
         self.assert_realtime(server['id'], **MOVER_CHECK)
+
+
+class NotReadyHostTest(MovesTest):
+    """One compute loses readiness (lab mode off: an honest CI host)."""
+
+    def make_not_ready(self, host):
+        self.cloud('config', host, 'nova_rt', 'lab_mode', 'false')
+        self.addCleanup(self.wait_computes_enabled)
+        self.addCleanup(self.cloud, 'restart', 'nova-compute@%s' % host)
+        self.addCleanup(self.cloud, 'config', host, 'nova_rt', 'lab_mode',
+                        'true')
+        self.cloud('restart', 'nova-compute@%s' % host)
+        self.addCleanup(setattr, base_placement_client,
+                        'PLACEMENT_MICROVERSION',
+                        base_placement_client.PLACEMENT_MICROVERSION)
+        base_placement_client.PLACEMENT_MICROVERSION = '1.6'
+        provider = self.provider_of(host)
+        deadline = time.monotonic() + 120
+        while 'CUSTOM_NOVA_RT_LAB' in self.os_admin.resource_providers_client\
+                .list_resource_provider_traits(provider)['traits']:
+            self.assertLess(time.monotonic(), deadline,
+                            '%s still publishes the lab trait' % host)
+            time.sleep(2)
+
+    @decorators.idempotent_id('5a2c4e6f-8b1d-4c3e-9f0a-1b2c3d4e5f07')
+    def test_realtime_never_lands_on_a_host_not_ready(self):
+        ready, not_ready = sorted(self.hosts())[:2]
+        self.make_not_ready(not_ready)
+        server = self.mover()
+        self.assertEqual(ready, self.where(server['id'])[0])
+        before = self.snapshot(server['id'])
+        # Forced (2.30): no scheduler; the destination refuses itself,
+        # with nova-rt's reason, before anything moves.
+        self.use_microversion('2.30')
+        e = self.assertRaises(
+            lib_exc.BadRequest, self.admin_servers_client.live_migrate_server,
+            server['id'], host=not_ready, block_migration='auto', force=True)
+        self.assertIn('nova-rt: not_ready', str(e))
+        self.assertEqual(before, self.snapshot(server['id']))
+        self.assert_realtime(server['id'], **MOVER_CHECK)
+        # The ready host is full: the next real-time server fails rather
+        # than land on the host that is not ready...
+        refused = self.boot(self.flavor(2, MOVER), wait='ERROR')
+        self.assertIn('No valid host',
+                      self.admin_show(refused['id'])['fault']['message'])
+        # ... where an ordinary pinned server still lands.
+        plain = self.boot(self.flavor(1, base.PINNED))
+        self.assertEqual(not_ready, self.where(plain['id'])[0])
+        self.assert_not_realtime(plain['id'])

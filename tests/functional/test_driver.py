@@ -16,6 +16,7 @@ Every scenario's raw XML and the core's expectations are saved for the real
 libvirt tier (tests/real).
 """
 
+import dataclasses
 import os
 
 import fixtures
@@ -23,6 +24,7 @@ from lxml import etree
 import nova.conf
 from nova import context as nova_context
 from nova import objects
+from nova.tests.functional.api import client
 from nova.tests.functional.libvirt import base
 from nova import version as nova_version
 
@@ -470,6 +472,28 @@ class LifecycleTest(RealtimeDomainMixin, base.LibvirtMigrationMixin,
               'unit': 'KiB'} for i in sorted({pins[v] // size
                                               for v in (1, 2, 3)})],
             [dict(c.attrib) for c in doc.findall('cputune/cachetune/cache')])
+
+    def test_live_migrate_refused_by_a_destination_not_ready(self):
+        # Forced (2.30): no scheduler, the destination itself refuses.
+        audit = self.dest.driver._rt_audit
+        state = audit.current()
+        self.useFixture(fixtures.MockPatchObject(
+            audit, 'current', return_value=dataclasses.replace(
+                state, facts=dataclasses.replace(state.facts,
+                                                 ready=False))))
+        self.api.microversion = '2.30'
+        e = self.assertRaises(
+            client.OpenStackApiException, self.api.post_server_action,
+            self.server['id'], {'os-migrateLive': {
+                'host': self.dest.host, 'block_migration': 'auto',
+                'force': True}})
+        self.assertEqual(400, e.response.status_code)
+        self.assertIn('nova-rt: not_ready: host is not ready for real-time '
+                      'guests on', e.response.text)
+        server = self.api.get_server(self.server['id'])
+        self.assertEqual(('ACTIVE', self.src.host), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertFalse(self.migrate_stub_ran)
 
     def test_evacuate(self):
         source = self.src.host

@@ -157,8 +157,10 @@ def wait_computes(args, conn):
 
 
 def service_up(args):
-    """Exit 0 once the nova-compute of ``args.host`` reported in, up,
-    after ``args.since`` (epoch seconds): a restarted service is up again.
+    """Exit 0 once the nova-compute of ``args.host`` reported in after
+    ``args.since`` (epoch seconds): a restarted service is up again. A
+    service an operator forced down reports in but stays down until
+    unforced, as after an evacuation.
     """
     conn = connect(args, ADMIN_CLOUD)
     since = datetime.datetime.fromtimestamp(args.since,
@@ -166,7 +168,8 @@ def service_up(args):
     for service in conn.compute.services(binary='nova-compute',
                                          host=args.host):
         updated = service.updated_at
-        if not updated or service.state != 'up':
+        if not updated or (service.state != 'up' and
+                           not service.is_forced_down):
             continue
         stamp = datetime.datetime.fromisoformat(updated.replace('Z', ''))
         if stamp.tzinfo is None:
