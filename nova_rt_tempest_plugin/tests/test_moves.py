@@ -15,6 +15,7 @@ the domain and the live QEMU threads show exactly what the flavor asked,
 the source keeps no domain and no thread, placement moved the PCPUs.
 """
 
+import contextlib
 import time
 
 from nova_rt_tempest_plugin.tests import base
@@ -51,14 +52,23 @@ class MovesTest(test_cloud.CloudTest):
             raise cls.skipException('needs 2 compute hosts '
                                     '([compute] min_compute_nodes)')
 
-    def use_microversion(self, version):
-        """Until the test ends.
+    @contextlib.contextmanager
+    def microversion(self, version):
+        """One call at another compute microversion.
 
         Not tempest's fixture: its cleanup resets the class's microversion.
         """
-        self.addCleanup(setattr, base_compute_client, 'COMPUTE_MICROVERSION',
-                        base_compute_client.COMPUTE_MICROVERSION)
+        saved = base_compute_client.COMPUTE_MICROVERSION
         base_compute_client.COMPUTE_MICROVERSION = version
+        try:
+            yield
+        finally:
+            base_compute_client.COMPUTE_MICROVERSION = saved
+
+    def force_down(self, service_id, down):
+        with self.microversion('2.53'):
+            self.os_admin.services_client.update_service(
+                service_id, forced_down=down)
 
     def mover(self, specs=None):
         self.require_pcpus(1, 'the real-time vCPU')
@@ -199,8 +209,9 @@ class ShelveElsewhereTest(MovesTest):
                                        'SHELVED_OFFLOADED')
         other = [h for h in self.hosts() if h != before[0]][0]
         # An admin chooses the host at 2.91.
-        self.use_microversion('2.91')
-        self.admin_servers_client.unshelve_server(server['id'], host=other)
+        with self.microversion('2.91'):
+            self.admin_servers_client.unshelve_server(server['id'],
+                                                      host=other)
         waiters.wait_for_server_status(self.servers_client, server['id'],
                                        'ACTIVE')
         self.assertEqual(other, self.assert_moved(server['id'], before))
@@ -216,13 +227,11 @@ class EvacuateTest(MovesTest):
         self.cloud('stop', 'nova-compute@%s' % source)
         self.addCleanup(self.wait_computes_enabled)
         self.addCleanup(self.cloud, 'start', 'nova-compute@%s' % source)
-        self.use_microversion('2.53')
-        service = self.os_admin.services_client.list_services(
-            binary='nova-compute', host=source)['services'][0]
-        self.os_admin.services_client.update_service(
-            service['id'], forced_down=True)
-        self.addCleanup(self.os_admin.services_client.update_service,
-                        service['id'], forced_down=False)
+        with self.microversion('2.53'):
+            service = self.os_admin.services_client.list_services(
+                binary='nova-compute', host=source)['services'][0]
+        self.force_down(service['id'], True)
+        self.addCleanup(self.force_down, service['id'], False)
         self.admin_servers_client.evacuate_server(server['id'])
         waiters.wait_for_server_status(self.servers_client, server['id'],
                                        'ACTIVE')
@@ -231,8 +240,7 @@ class EvacuateTest(MovesTest):
         self.assert_realtime(server['id'], **MOVER_CHECK)
         # The source comes back and removes the evacuated guest itself.
         self.cloud('start', 'nova-compute@%s' % source)
-        self.os_admin.services_client.update_service(
-            service['id'], forced_down=False)
+        self.force_down(service['id'], False)
         self.wait_computes_enabled()
         deadline = time.monotonic() + 120
         while before[1] in self.host_access.domain_names(source):
@@ -254,10 +262,11 @@ class RefusedMoveTest(MovesTest):
         self.assertEqual(other, self.where(filler['id'])[0])
         # The scheduler checks the requested host (2.30, not forced) and
         # refuses at once; nothing moves.
-        self.use_microversion('2.30')
-        e = self.assertRaises(
-            lib_exc.BadRequest, self.admin_servers_client.live_migrate_server,
-            server['id'], host=other, block_migration='auto')
+        with self.microversion('2.30'):
+            e = self.assertRaises(
+                lib_exc.BadRequest,
+                self.admin_servers_client.live_migrate_server,
+                server['id'], host=other, block_migration='auto')
         self.assertIn('No valid host', str(e))
         self.assertEqual('ACTIVE', self.admin_show(server['id'])['status'])
         self.assertEqual(before, self.snapshot(server['id']))
@@ -295,10 +304,12 @@ class NotReadyHostTest(MovesTest):
         before = self.snapshot(server['id'])
         # Forced (2.30): no scheduler; the destination refuses itself,
         # with nova-rt's reason, before anything moves.
-        self.use_microversion('2.30')
-        e = self.assertRaises(
-            lib_exc.BadRequest, self.admin_servers_client.live_migrate_server,
-            server['id'], host=not_ready, block_migration='auto', force=True)
+        with self.microversion('2.30'):
+            e = self.assertRaises(
+                lib_exc.BadRequest,
+                self.admin_servers_client.live_migrate_server,
+                server['id'], host=not_ready, block_migration='auto',
+                force=True)
         self.assertIn('nova-rt: not_ready', str(e))
         self.assertEqual(before, self.snapshot(server['id']))
         self.assert_realtime(server['id'], **MOVER_CHECK)
