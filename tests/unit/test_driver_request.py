@@ -11,6 +11,9 @@
 # under the License.
 """The driver's translation of Nova objects into the request model."""
 
+from unittest import mock
+
+import fixtures
 from nova import objects
 import testtools
 
@@ -56,3 +59,47 @@ class RealtimeRequestTest(testtools.TestCase):
                               driver.realtime_request,
                               flavor(**{'hw:cpu_realtime_mask': '^0'}), image)
         self.assertEqual(('hw_cpu_realtime_mask',), e.keys)
+
+
+class FakeLibvirtError(Exception):
+
+    def __init__(self, code):
+        super().__init__('libvirt error %d' % code)
+        self.code = code
+
+    def get_error_code(self):
+        return self.code
+
+
+class MigratingGuestTest(testtools.TestCase):
+    """The source guest of a real-time live migration."""
+
+    ABORTED = 78
+
+    def setUp(self):
+        super().setUp()
+        fake = mock.Mock(libvirtError=FakeLibvirtError,
+                         VIR_ERR_OPERATION_ABORTED=self.ABORTED)
+        self.useFixture(fixtures.MockPatchObject(
+            driver.libvirt_driver, 'libvirt', fake))
+        self.guest = mock.Mock()
+        self.migrating = driver._MigratingGuest(
+            self.guest, lambda xml: xml + '<!-- rt -->')
+
+    def test_destination_xml_rewritten(self):
+        self.migrating.migrate('dest', flags=1, destination_xml='<x/>')
+        self.guest.migrate.assert_called_once_with(
+            'dest', flags=1, destination_xml='<x/><!-- rt -->')
+
+    def test_an_aborted_job_is_left_to_the_monitor(self):
+        self.guest.migrate.side_effect = FakeLibvirtError(self.ABORTED)
+        self.assertIsNone(self.migrating.migrate('dest', destination_xml=''))
+
+    def test_other_failures_propagate(self):
+        self.guest.migrate.side_effect = FakeLibvirtError(1)
+        self.assertRaises(FakeLibvirtError, self.migrating.migrate, 'dest')
+        self.guest.migrate.side_effect = OSError('boom')
+        self.assertRaises(OSError, self.migrating.migrate, 'dest')
+
+    def test_other_attributes_are_the_guests(self):
+        self.assertIs(self.guest.uuid, self.migrating.uuid)
