@@ -193,8 +193,13 @@ def _sysctls(t, desc, topo):
 
 
 def _cgroup(t, desc, topo):
-    """cgroup v1's RT budget files, or v2 with the kernel's config."""
+    """cgroup v1's RT budget files, or v2 with the kernel's config; none
+    at all when ``cgroup`` is null (no cgroup mount visible, as in a
+    container that does not mount /sys/fs/cgroup).
+    """
     cg = desc['cgroup']
+    if cg is None:
+        return
     if cg['version'] == 'v1':
         _cgroup_v1(t, cg)
     else:
