@@ -21,6 +21,7 @@ import testscenarios
 from nova_rt.host import checks
 from nova_rt.host import model as host_model
 from nova_rt.host import profile as host_profile
+from nova_rt import migration as rt_migration
 from tests.unit.host import base
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -171,6 +172,14 @@ CASES = [
     ('cat.resctrl', 'pass', 'tuned-dual-socket', None, {}),
     ('cat.resctrl', 'warn', 'half-tuned', None, {}),
     ('cat.resctrl', 'unknown', 'stock', None, {}),
+    ('nova.live_migration', 'pass', 'tuned-dual-socket', None,
+     {'migration': rt_migration.MigrationSettings()}),
+    ('nova.live_migration', 'warn', 'tuned-dual-socket', None,
+     {'migration': rt_migration.MigrationSettings(permit_post_copy=True)}),
+    ('nova.live_migration', 'warn', 'tuned-dual-socket', None,
+     {'migration': rt_migration.MigrationSettings(
+         timeout_action='force_complete')}),
+    ('nova.live_migration', 'unknown', 'tuned-dual-socket', None, {}),
 ]
 
 # The statuses each check can give; every one must be reached above.
@@ -185,6 +194,7 @@ REACHABLE.update({name: {'pass', 'warn', 'unknown'} for name in (
 REACHABLE['kernel.preempt_rt'] = {'pass', 'warn', 'fail', 'unknown'}
 REACHABLE['nova.cpu_dedicated_set'] = {'pass', 'warn', 'fail'}
 REACHABLE['smt.siblings'] = {'pass', 'warn', 'fail', 'unknown'}
+REACHABLE['nova.live_migration'] = {'pass', 'warn', 'unknown'}
 
 
 class TestEachStatus(base.TestCase):
