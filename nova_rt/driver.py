@@ -194,15 +194,14 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
                                       dest_check_data,
                                       block_device_info=None):
         if self._realtime_request(instance, instance.image_meta) is not None:
-            conf = nova_rt_conf.nova_conf()
-            reason = rt_migration.refusal(
-                nova_rt_conf.migration_settings(conf))
+            reason = rt_migration.refusal(nova_rt_conf.migration_settings(
+                nova_rt_conf.nova_conf()))
             if reason:
                 # A pre-check error: nothing has moved, the conductor gives
                 # up and the instance stays ACTIVE where it is.
                 raise nova_exception.MigrationPreCheckError(
                     reason='nova-rt: %s does not live-migrate real-time '
-                           'instances: %s' % (conf.host, reason))
+                           'instances: %s' % (instance.host, reason))
         return super().check_can_live_migrate_source(
             context, instance, dest_check_data,
             block_device_info=block_device_info)
