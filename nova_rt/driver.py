@@ -42,9 +42,9 @@ from nova_rt import conf as nova_rt_conf
 from nova_rt import designer
 from nova_rt import exception
 from nova_rt import fitting
-from nova_rt import migration as rt_migration
 from nova_rt.host import facts as host_facts
 from nova_rt.host import service as host_service
+from nova_rt import migration as rt_migration
 from nova_rt import request as rt_request
 
 
