@@ -14,10 +14,11 @@
 Each check is a function of a ``Context`` (the profile, nova.conf's CPU
 sets, the vCPU priority and live migration settings) returning a
 ``Result``, declared with ``@check``: its name, whether it is critical,
-what is expected and the usual remedy sit beside the function. Checks are stevedore extensions of the entry point
-namespace ``nova_rt.host_checks`` (nova-rt's own in ``setup.cfg``), so a
-vendor package adds checks without patching nova-rt; they run in a stable
-order (``order``, then name). Nothing here reads a file:
+what is expected and the usual remedy sit beside the function. Checks
+are stevedore extensions of the entry point namespace
+``nova_rt.host_checks`` (nova-rt's own in ``setup.cfg``), so a vendor
+package adds checks without patching nova-rt; they run in a stable order
+(``order``, then name). Nothing here reads a file:
 ``nova_rt.host.profile`` did.
 
 A host is ready when every CPU of ``[compute] cpu_dedicated_set`` is known
