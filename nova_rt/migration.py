@@ -101,8 +101,8 @@ def hazards(settings):
             POST_COPY, 'True', REFUSE,
             'post-copy runs the guest on the destination before its memory '
             'is there: every access to a page not yet copied waits for the '
-            'network, and a broken link in that phase leaves the guest '
-            'paused with its memory split between two hosts'))
+            'network, and a failure of either host or of the link in that '
+            'phase can lose the guest'))
     if settings.permit_auto_converge:
         found.append(Hazard(
             AUTO_CONVERGE, 'True', REFUSE,
