@@ -4,7 +4,10 @@
 #
 # Phases: install, post-config (nova.conf and nova-cpu.conf), extra (the
 # example flavor, the host audit in the log), test-config (tempest options
-# of nova_rt_tempest_plugin); clean uninstalls.
+# of nova_rt_tempest_plugin); clean uninstalls. On a multi-node devstack
+# each node gets what its services need: n-cpu the compute's settings,
+# n-sch the filter and weigher, n-api the flavor, tempest its options, so a
+# compute-only subnode gets the compute's settings alone.
 
 function install_nova_rt {
     # Not in develop mode: nova imports compute_driver from nova.virt, and

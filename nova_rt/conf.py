@@ -22,6 +22,7 @@ import warnings
 from oslo_config import cfg
 
 from nova_rt import exception
+from nova_rt import migration as rt_migration
 from nova_rt import priority as rt_priority
 
 GROUP = cfg.OptGroup(
@@ -241,3 +242,45 @@ def compute_cpu_sets(conf):
                                           spec=value, reason=e)
 
     return parse('cpu_dedicated_set'), parse('cpu_shared_set')
+
+
+# The [libvirt] options whose values decide what a live migration does to
+# a real-time guest (nova_rt.migration), by their nova_rt.migration names.
+_MIGRATION_OPTS = {
+    'permit_auto_converge': rt_migration.AUTO_CONVERGE,
+    'permit_post_copy': rt_migration.POST_COPY,
+    'timeout_action': rt_migration.TIMEOUT_ACTION,
+}
+
+
+def register_migration_opts(conf):
+    """Register nova's own definitions of the ``[libvirt]`` live migration
+    options nova-rt judges on a private ``ConfigOpts`` (the CLI's), so
+    their defaults and choices are nova's.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        from nova.conf import libvirt as nova_libvirt_conf
+    wanted = set(_MIGRATION_OPTS.values())
+    conf.register_opts([o for o in nova_libvirt_conf.ALL_OPTS
+                        if o.name in wanted], group='libvirt')
+
+
+def migration_settings(conf):
+    """``[libvirt]`` live migration settings of ``conf`` as a
+    ``MigrationSettings``.
+
+    :raises: InvalidMigrationSettings naming the option whose value
+        oslo.config cannot read
+    """
+    values = {}
+    for field, option in _MIGRATION_OPTS.items():
+        try:
+            values[field] = getattr(conf.libvirt, option)
+        except (cfg.Error, ValueError) as e:
+            # oslo.config: "Value for option X from LocationInfo(...) is not
+            # valid: <why>"; the why is what the operator needs.
+            why = str(e).rpartition(' is not valid: ')[2]
+            raise rt_migration.InvalidMigrationSettings(
+                '[libvirt] %s: %s' % (option, why))
+    return rt_migration.MigrationSettings(**values)

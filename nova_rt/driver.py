@@ -23,11 +23,14 @@ overrides is here and nowhere else:
   re-derived there.
 
 The public methods add the host facts (``get_available_resource``,
-``update_provider_tree``) and refuse a real-time spawn, or an incoming
+``update_provider_tree``), refuse a real-time spawn, or an incoming
 live migration, this host cannot honour before anything is created
-(``spawn``, ``check_can_live_migrate_destination``). What goes into the
-domain is decided by ``nova_rt.designer``; what the host is, by
-``nova_rt.host``.
+(``spawn``, ``check_can_live_migrate_destination``), and refuse to
+live-migrate a real-time instance from a host whose ``[libvirt]`` settings
+permit auto-converge or post-copy (``check_can_live_migrate_source``, the
+source's pre-check: its settings decide the migration, and nothing has
+moved yet; the rule is ``nova_rt.migration``). What goes into the domain
+is decided by ``nova_rt.designer``; what the host is, by ``nova_rt.host``.
 """
 
 from nova.compute import utils as compute_utils
@@ -42,6 +45,7 @@ from nova_rt import exception
 from nova_rt import fitting
 from nova_rt.host import facts as host_facts
 from nova_rt.host import service as host_service
+from nova_rt import migration as rt_migration
 from nova_rt import request as rt_request
 
 
@@ -201,6 +205,24 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
                 raise nova_exception.ComputeResourcesUnavailable(
                     reason='nova-rt: %s' % e)
         return guest
+
+    # --- live migration ---------------------------------------------------
+
+    def check_can_live_migrate_source(self, context, instance,
+                                      dest_check_data,
+                                      block_device_info=None):
+        if self._realtime_request(instance, instance.image_meta) is not None:
+            reason = rt_migration.refusal(nova_rt_conf.migration_settings(
+                nova_rt_conf.nova_conf()))
+            if reason:
+                # A pre-check error: nothing has moved, the conductor gives
+                # up and the instance stays ACTIVE where it is.
+                raise nova_exception.MigrationPreCheckError(
+                    reason='nova-rt: %s does not live-migrate real-time '
+                           'instances: %s' % (instance.host, reason))
+        return super().check_can_live_migrate_source(
+            context, instance, dest_check_data,
+            block_device_info=block_device_info)
 
     def _live_migration_operation(self, context, instance, dest,
                                   block_migration, migrate_data, guest,

@@ -100,13 +100,16 @@ def _root(args, conf):
 
 def check_host(args, out=None):
     out = out or sys.stdout
-    conf = common.load_conf(args)
+    conf = common.load_conf(
+        args, register=nova_rt_conf.register_migration_opts)
     root = _root(args, conf)
-    profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
     dedicated, shared = nova_rt_conf.compute_cpu_sets(conf)
+    migration = nova_rt_conf.migration_settings(conf)
+    profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
     report = checks.audit(profile, dedicated_cpus=dedicated,
                           shared_cpus=shared,
-                          vcpu_priority=conf.nova_rt.default_vcpu_priority)
+                          vcpu_priority=conf.nova_rt.default_vcpu_priority,
+                          migration=migration)
     # The certified latency is shown, not judged: it never makes a host
     # ready or not ready.
     latency = host_facts.latency_verdict(

@@ -30,6 +30,8 @@ from packaging import requirements
 from packaging import version as pkg_version
 
 from nova_rt.cmd import common
+from nova_rt import conf as nova_rt_conf
+from nova_rt import migration as rt_migration
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
@@ -61,6 +63,11 @@ OVERRIDDEN = {
     '_live_migration_operation':
         '(self, context, instance, dest, block_migration, migrate_data, '
         'guest, device_names)',
+    'check_can_live_migrate_destination':
+        '(self, context, instance, src_compute_info, dst_compute_info, '
+        'block_migration=False, disk_over_commit=False)',
+    'check_can_live_migrate_source':
+        '(self, context, instance, dest_check_data, block_device_info=None)',
 }
 
 
@@ -161,13 +168,17 @@ def check_options(conf):
                   'used for scheduling)' % _short(FILTER))
 
 
+def _is_realtime_compute(conf):
+    return bool(conf.compute_driver) and 'nova_rt' in conf.compute_driver
+
+
 def check_compute_driver(conf):
     """On a compute configured for nova-rt: the driver nova would load."""
     name = conf.compute_driver
     if not name:
         return Result(Code.SUCCESS, '[DEFAULT] compute_driver is not set: '
                       'not a compute host')
-    if 'nova_rt' not in name:
+    if not _is_realtime_compute(conf):
         return Result(Code.SUCCESS, '[DEFAULT] compute_driver = %s: not a '
                       'nova-rt compute host' % name)
     # nova imports compute_driver as nova.virt.<value>, then as <value>
@@ -187,6 +198,28 @@ def check_compute_driver(conf):
                       'nova-rt\'s RealtimeLibvirtDriver' % (name, driver))
     return Result(Code.SUCCESS, 'compute_driver = %s loads %s.%s' % (
         name, driver.__module__, driver.__name__))
+
+
+def check_live_migration(conf):
+    """On a nova-rt compute: the ``[libvirt]`` live migration settings
+    real-time instances cannot live with (``nova_rt.migration``).
+    """
+    if not _is_realtime_compute(conf):
+        return Result(Code.SUCCESS, 'not a nova-rt compute host: its '
+                      '[libvirt] live migration settings do not apply')
+    try:
+        settings = nova_rt_conf.migration_settings(conf)
+    except rt_migration.InvalidMigrationSettings as e:
+        return Result(Code.FAILURE, str(e))
+    hazards = rt_migration.hazards(settings)
+    if not hazards:
+        return Result(Code.SUCCESS, settings.describe())
+    details = '; '.join(str(h) for h in hazards)
+    if rt_migration.refusal(settings):
+        details += ('. nova-rt refuses to live-migrate real-time instances '
+                    'from this host while auto-converge or post-copy is '
+                    'permitted')
+    return Result(Code.WARNING, details)
 
 
 class UpgradeChecks(upgradecheck.UpgradeCommands):
@@ -209,11 +242,15 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
     def _compute_driver(self):
         return check_compute_driver(self.conf)
 
+    def _live_migration(self):
+        return check_live_migration(self.conf)
+
     _upgrade_checks = (
         ('nova version', _nova_version),
         ('LibvirtDriver methods nova-rt overrides', _driver_methods),
         ('nova-rt options', _options),
         ('compute driver', _compute_driver),
+        ('live migration of real-time instances', _live_migration),
     )
 
     def results(self):
@@ -229,6 +266,7 @@ def _register_nova_opts(conf):
     nova_scheduler_conf.register_opts(conf)
     conf.register_opts([o for o in nova_compute_conf.compute_opts
                         if o.name == 'compute_driver'])
+    nova_rt_conf.register_migration_opts(conf)
 
 
 def register(commands):

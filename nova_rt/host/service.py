@@ -49,7 +49,8 @@ class AuditedHost:
 class HostAuditService:
     """This host's audited real-time state, refreshed every interval.
 
-    :param conf: the configuration holding ``[nova_rt]`` and ``[compute]``
+    :param conf: the configuration holding ``[nova_rt]``, ``[compute]``
+        and ``[libvirt]``'s live migration options
     :param clock: seconds, monotonic (the tests inject theirs)
 
     ``[nova_rt] host_root`` is read once, when the service starts: the
@@ -93,9 +94,10 @@ class HostAuditService:
         root = self._root
         profile = host_profile.read_profile(root)
         dedicated, shared = nova_rt_conf.compute_cpu_sets(self._conf)
-        report = checks.audit(profile, dedicated_cpus=dedicated,
-                              shared_cpus=shared,
-                              vcpu_priority=group.default_vcpu_priority)
+        report = checks.audit(
+            profile, dedicated_cpus=dedicated, shared_cpus=shared,
+            vcpu_priority=group.default_vcpu_priority,
+            migration=nova_rt_conf.migration_settings(self._conf))
         latency = host_facts.read_latency_certificate(
             root, group.latency_certificate, group.latency_max_age_days,
             group.latency_min_duration)

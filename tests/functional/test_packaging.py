@@ -71,9 +71,11 @@ class WheelTest(testtools.TestCase):
         # Every host check ships as a stevedore extension, named as the
         # check it declares.
         checks = ep['nova_rt.host_checks']
-        self.assertEqual(21, len(checks))
+        self.assertEqual(22, len(checks))
         self.assertEqual('nova_rt.host.checks.power:check_tsc',
                          checks['clock.tsc'])
+        self.assertEqual('nova_rt.host.checks.migration:'
+                         'check_live_migration', checks['nova.live_migration'])
         self.assertIn('nova_rt/guest/bootloader.py', self.names)
 
     def test_config_generator_lists_every_option(self):

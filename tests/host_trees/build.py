@@ -193,8 +193,13 @@ def _sysctls(t, desc, topo):
 
 
 def _cgroup(t, desc, topo):
-    """cgroup v1's RT budget files, or v2 with the kernel's config."""
+    """cgroup v1's RT budget files, or v2 with the kernel's config; none
+    at all when ``cgroup`` is null (no cgroup mount visible, as in a
+    container that does not mount /sys/fs/cgroup).
+    """
     cg = desc['cgroup']
+    if cg is None:
+        return
     if cg['version'] == 'v1':
         _cgroup_v1(t, cg)
     else:
@@ -281,10 +286,17 @@ def _nova_files(t, desc, topo):
 
     Read by the CLI and the compute driver, not by the profile reader.
     """
-    conf = desc.get('nova_conf')
+    conf = dict(desc.get('nova_conf') or {})
     if conf:
-        t.write('etc/nova/nova.conf', '[compute]\n' + ''.join(
-            '%s = %s\n' % kv for kv in conf.items()))
+        # [compute] options at the top, other sections as mappings.
+        sections = {'compute': {k: v for k, v in conf.items()
+                                if not isinstance(v, dict)}}
+        sections.update((k, v) for k, v in conf.items()
+                        if isinstance(v, dict))
+        t.write('etc/nova/nova.conf', ''.join(
+            '[%s]\n%s' % (name, ''.join('%s = %s\n' % kv
+                                        for kv in opts.items()))
+            for name, opts in sections.items()))
     cert = desc.get('latency_certificate')
     if cert:
         t.write('etc/nova/nova-rt-latency.json',

@@ -36,7 +36,7 @@ nova_rt.scheduler.weights.RealtimeWeigher
 """
 
 
-class UpgradeCheckTest(testtools.TestCase):
+class StatusBase(testtools.TestCase):
 
     def conf_file(self, text):
         with tempfile.NamedTemporaryFile('w', suffix='.conf',
@@ -54,12 +54,16 @@ class UpgradeCheckTest(testtools.TestCase):
         return code, {c['check']: c for c in json.loads(out.getvalue())[
             'checks']} if out.getvalue() else None, err.getvalue()
 
+
+class UpgradeCheckTest(StatusBase):
+
     def test_passes_here(self):
         code, checks, _ = self.check(SCHEDULER)
         self.assertEqual(0, code, checks)
         self.assertEqual(
             ['nova version', 'LibvirtDriver methods nova-rt overrides',
-             'nova-rt options', 'compute driver'], list(checks))
+             'nova-rt options', 'compute driver',
+             'live migration of real-time instances'], list(checks))
         self.assertIn('nova 34.', checks['nova version']['details'])
 
     def test_table_output(self):
@@ -185,3 +189,70 @@ class UpgradeCheckTest(testtools.TestCase):
         self.assertEqual(255, code)
         self.assertIn('a check could not run: RuntimeError: boom', err)
         self.assertNotIn('Traceback', err)
+
+
+COMPUTE = '[DEFAULT]\ncompute_driver = nova_rt.driver.RealtimeLibvirtDriver\n'
+LIVE_MIGRATION = 'live migration of real-time instances'
+
+
+class LiveMigrationCheckTest(StatusBase):
+
+    def migration_check(self, libvirt_text, compute=COMPUTE):
+        code, checks, err = self.check(compute + '[libvirt]\n' +
+                                       libvirt_text)
+        self.assertEqual('', err)
+        return code, checks[LIVE_MIGRATION]
+
+    def test_defaults_pass(self):
+        code, found = self.migration_check('')
+        self.assertEqual((0, 0), (code, found['result']))
+        self.assertIn('live_migration_permit_post_copy = False',
+                      found['details'])
+
+    def test_post_copy_or_auto_converge_warn_that_migrations_are_refused(
+            self):
+        for option in ('live_migration_permit_post_copy',
+                       'live_migration_permit_auto_converge'):
+            code, found = self.migration_check('%s = true\n' % option)
+            self.assertEqual((1, 1), (code, found['result']), option)
+            self.assertIn('[libvirt] %s = True: ' % option,
+                          found['details'])
+            self.assertIn('nova-rt refuses to live-migrate real-time '
+                          'instances from this host', found['details'])
+
+    def test_force_complete_warns_without_refusal(self):
+        code, found = self.migration_check(
+            'live_migration_timeout_action = force_complete\n')
+        self.assertEqual((1, 1), (code, found['result']))
+        self.assertIn('pauses the guest', found['details'])
+        self.assertNotIn('refuses', found['details'])
+
+    def test_every_hazard_is_named(self):
+        code, found = self.migration_check(
+            'live_migration_permit_post_copy = true\n'
+            'live_migration_permit_auto_converge = true\n'
+            'live_migration_timeout_action = force_complete\n')
+        self.assertEqual(1, code)
+        for option in ('permit_post_copy', 'permit_auto_converge',
+                       'timeout_action'):
+            self.assertIn('live_migration_%s' % option, found['details'])
+
+    def test_bad_value_fails_naming_the_option(self):
+        for text, option in (
+                ('live_migration_permit_post_copy = maybe\n',
+                 'live_migration_permit_post_copy'),
+                ('live_migration_timeout_action = pause\n',
+                 'live_migration_timeout_action')):
+            code, found = self.migration_check(text)
+            self.assertEqual((2, 2), (code, found['result']), text)
+            self.assertTrue(found['details'].startswith(
+                '[libvirt] %s: ' % option), found['details'])
+            self.assertNotIn('LocationInfo', found['details'])
+
+    def test_not_a_nova_rt_compute(self):
+        for compute in ('', '[DEFAULT]\ncompute_driver = '
+                            'libvirt.LibvirtDriver\n'):
+            code, found = self.migration_check(
+                'live_migration_permit_post_copy = true\n', compute=compute)
+            self.assertEqual(0, found['result'])
+            self.assertIn('not a nova-rt compute host', found['details'])

@@ -24,6 +24,7 @@ import sys
 import tempfile
 
 import testtools
+import yaml
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -189,7 +190,7 @@ class CompatTest(TmpDir):
 ALL_IN_ONE = 'key,n-api,n-cond,n-sch,n-cpu,placement-api,g-api,tempest'
 
 
-class PluginTest(TmpDir):
+class PluginBase(TmpDir):
     """devstack/plugin.sh phases on real files, as devstack runs them."""
 
     def run_plugin(self, *phases, services=ALL_IN_ONE, cpu_conf=True, **env):
@@ -221,6 +222,9 @@ class PluginTest(TmpDir):
     def get(self, name, section, option):
         values = ini.get_all(self.path(name), section, option)
         return values[-1] if values else None
+
+
+class PluginTest(PluginBase):
 
     def test_settings_define_the_plugin(self):
         out = bash('source %s/devstack/settings\n'
@@ -375,3 +379,114 @@ class PluginTest(TmpDir):
 
     def test_clean_uninstalls(self):
         self.assertIn('pip_uninstall nova-rt', self.run_plugin('clean clean'))
+
+
+# The services devstack's multi-node jobs run on a subnode (the "devstack"
+# job's group-vars.subnode in devstack's .zuul.yaml): a compute, no API,
+# no scheduler, no tempest.
+SUBNODE = ('dstat,memory_tracker,file_tracker,tls-proxy,n-cpu,'
+           'placement-client,ovn-controller,ovs-vswitchd,ovsdb-server,'
+           'q-ovn-agent,c-bak,c-vol')
+
+MULTINODE_JOB = 'nova-rt-tempest-realtime-multinode'
+
+
+def zuul_job(name):
+    with open(os.path.join(TOP, '.zuul.yaml')) as f:
+        for item in yaml.safe_load(f):
+            if item.get('job', {}).get('name') == name:
+                return item['job']
+    raise AssertionError('no job %s in .zuul.yaml' % name)
+
+
+def localrc(variables):
+    """devstack_localrc as devstack's write-devstack-local-conf role writes
+    it into localrc (YAML booleans as True and False).
+    """
+    return {name: str(value) for name, value in variables.items()}
+
+
+class MultinodeTest(PluginBase):
+    """The plugin on each node of the multi-node job, with the job's own
+    localrc: compute settings on the compute-only subnode and nothing of
+    the scheduler's or tempest's there; the controller's tempest reaches the
+    computes over SSH.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.job = zuul_job(MULTINODE_JOB)
+        self.controller = localrc(self.job['vars']['devstack_localrc'])
+        self.subnode = localrc(
+            self.job['group-vars']['subnode']['devstack_localrc'])
+
+    def test_compute_only_subnode_gets_the_compute_settings_only(self):
+        # A fresh subnode: no nova-cpu.conf before devstack starts n-cpu.
+        out = self.run_plugin('install', 'post-config', services=SUBNODE,
+                              cpu_conf=False, **self.subnode)
+        self.assertIn('setup_install /opt/stack/nova-rt', out)
+        self.assertEqual('nova_rt.driver.RealtimeLibvirtDriver',
+                         self.get('nova.conf', 'DEFAULT', 'compute_driver'))
+        self.assertEqual(('True', 'False'), (
+            self.get('nova.conf', 'nova_rt', 'lab_mode'),
+            self.get('nova.conf', 'nova_rt', 'require_preempt_rt')))
+        self.assertEqual(('1', '0'), (
+            self.get('nova.conf', 'compute', 'cpu_dedicated_set'),
+            self.get('nova.conf', 'compute', 'cpu_shared_set')))
+        # No scheduler here: its options stay as devstack wrote them.
+        self.assertEqual(['nova.scheduler.filters.all_filters'],
+                         ini.get_all(self.path('nova.conf'),
+                                     'filter_scheduler', 'available_filters'))
+        self.assertEqual('ComputeFilter,NUMATopologyFilter',
+                         self.get('nova.conf', 'filter_scheduler',
+                                  'enabled_filters'))
+        self.assertIsNone(self.get('nova.conf', 'filter_scheduler',
+                                   'weight_classes'))
+        # start_nova_compute copies nova.conf over nova-cpu.conf; then the
+        # extra and test-config phases run.
+        with open(self.path('nova.conf')) as f:
+            self.path('nova-cpu.conf', f.read())
+        out = self.run_plugin('extra', 'test-config', services=SUBNODE,
+                              **self.subnode)
+        self.assertEqual('nova_rt.driver.RealtimeLibvirtDriver',
+                         self.get('nova-cpu.conf', 'DEFAULT',
+                                  'compute_driver'))
+        self.assertEqual(['nova-rt host check --config-file %s'
+                          % self.path('nova-cpu.conf')], out)
+        self.assertFalse(os.path.exists(self.path('tempest.conf')))
+
+    def test_controller_has_the_scheduler_and_tempest_over_ssh(self):
+        self.run_plugin('post-config', 'test-config', **self.controller)
+        self.assertIn('RealtimeFilter', self.get(
+            'nova.conf', 'filter_scheduler', 'enabled_filters'))
+        self.assertTrue(self.get('nova.conf', 'filter_scheduler',
+                                 'weight_classes').endswith(
+            'nova_rt.scheduler.weights.RealtimeWeigher'))
+        self.assertEqual('nova_rt.driver.RealtimeLibvirtDriver',
+                         self.get('nova-cpu.conf', 'DEFAULT',
+                                  'compute_driver'))
+        self.assertEqual(
+            ('ssh', 'stack', '/home/tempest/.ssh/id_rsa', ''),
+            tuple(self.get('tempest.conf', 'nova_rt', option) for option in
+                  ('host_access', 'ssh_user', 'ssh_key_file', 'ssh_hosts')))
+        self.assertIsNone(self.get('tempest.conf', 'nova_rt',
+                                   'host_command'))
+
+    def test_both_computes_run_the_same_real_time_setup(self):
+        for name in ('NOVA_RT_LAB_MODE', 'NOVA_RT_REQUIRE_PREEMPT_RT',
+                     'LIBVIRT_TYPE'):
+            self.assertEqual(self.controller[name], self.subnode[name], name)
+        # The tempest node is the controller, and only it runs tempest.
+        self.assertNotIn('NOVA_RT_TEMPEST_HOST_ACCESS', self.subnode)
+
+    def test_the_ssh_key_is_the_one_the_pre_run_playbook_gives(self):
+        path = os.path.join(TOP, self.job['pre-run'])
+        with open(path) as f:
+            (play,) = yaml.safe_load(f)
+        (task,) = play['tasks']
+        self.assertEqual('copy-build-sshkey', task['include_role']['name'])
+        user = task['vars']['copy_sshkey_target_user']
+        self.assertEqual('/home/%s/.ssh/id_rsa' % user,
+                         self.controller['NOVA_RT_TEMPEST_SSH_KEY'])
+        self.assertEqual('openstack-two-node-noble', self.job['nodeset'])
+        self.assertEqual(['nova-rt'], self.job['vars']['tempest_plugins'])

@@ -12,12 +12,13 @@
 """The host audit: small checks over a ``HostProfile``, loaded as plugins.
 
 Each check is a function of a ``Context`` (the profile, nova.conf's CPU
-sets, the vCPU priority) returning a ``Result``, declared with ``@check``:
-its name, whether it is critical, what is expected and the usual remedy sit
-beside the function. Checks are stevedore extensions of the entry point
-namespace ``nova_rt.host_checks`` (nova-rt's own in ``setup.cfg``), so a
-vendor package adds checks without patching nova-rt; they run in a stable
-order (``order``, then name). Nothing here reads a file:
+sets, the vCPU priority and live migration settings) returning a
+``Result``, declared with ``@check``: its name, whether it is critical,
+what is expected and the usual remedy sit beside the function. Checks
+are stevedore extensions of the entry point namespace
+``nova_rt.host_checks`` (nova-rt's own in ``setup.cfg``), so a vendor
+package adds checks without patching nova-rt; they run in a stable order
+(``order``, then name). Nothing here reads a file:
 ``nova_rt.host.profile`` did.
 
 A host is ready when every CPU of ``[compute] cpu_dedicated_set`` is known
@@ -39,6 +40,7 @@ from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt.host import model as host_model
 from nova_rt.host import plan as host_plan
+from nova_rt import migration as rt_migration
 from nova_rt import priority as rt_priority
 
 LOG = logging.getLogger(__name__)
@@ -113,6 +115,8 @@ class Context:
     shared: typing.FrozenSet[int]
     configured: bool
     vcpu_priority: int
+    # nova.conf's [libvirt] live migration settings; None: not given
+    migration: typing.Optional[rt_migration.MigrationSettings] = None
 
     @property
     def judged(self):
@@ -282,7 +286,8 @@ def _run(spec, ctx):
 
 
 def audit(profile, dedicated_cpus=None, shared_cpus=None,
-          vcpu_priority=rt_priority.DEFAULT_VCPU_PRIORITY, checks=None):
+          vcpu_priority=rt_priority.DEFAULT_VCPU_PRIORITY, checks=None,
+          migration=None):
     """Judge ``profile`` against nova.conf's CPU sets.
 
     :param dedicated_cpus: ``[compute] cpu_dedicated_set`` as a frozenset,
@@ -293,6 +298,8 @@ def audit(profile, dedicated_cpus=None, shared_cpus=None,
         essential kernel threads must be above it
     :param checks: the ``Check`` objects to run; every installed one
         (``load()``) when None
+    :param migration: nova.conf's ``[libvirt]`` live migration settings
+        (``nova_rt.migration.MigrationSettings``), or None when not known
     :returns: a ``Report``
     """
     configured = dedicated_cpus is not None
@@ -301,7 +308,8 @@ def audit(profile, dedicated_cpus=None, shared_cpus=None,
     dedicated = frozenset(dedicated_cpus if configured else isolated)
     ctx = Context(profile=profile, dedicated=dedicated,
                   shared=frozenset(shared_cpus or ()),
-                  configured=configured, vcpu_priority=vcpu_priority)
+                  configured=configured, vcpu_priority=vcpu_priority,
+                  migration=migration)
     findings = tuple(_run(spec, ctx)
                      for spec in (load() if checks is None else checks))
     sets = (profile.isolated_cpus, profile.nohz_full_cpus,

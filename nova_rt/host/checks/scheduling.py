@@ -125,18 +125,23 @@ def check_rt_runtime(ctx):
         'CONFIG_RT_GROUP_SCHED'))
 def check_cgroup_rt(ctx):
     cg = ctx.profile.cgroup
-    if not model.known(cg):
-        return checks.Result(checks.UNKNOWN, str(cg))
     runtime = ctx.profile.sched_rt_runtime_us
-    if cg.rt_group_sched is False:
+    # sched_setscheduler() checks the group budget only while RT bandwidth
+    # is enforced (rt_bandwidth_enabled()): with sched_rt_runtime_us = -1
+    # the budget is irrelevant, whatever the cgroups are or could not be
+    # read.
+    unthrottled = model.known(runtime) and runtime < 0
+    if model.known(cg) and cg.rt_group_sched is False:
         return checks.Result(checks.PASS, 'no RT group scheduling (%s, %s)'
                              % (cg.version, cg.evidence))
-    if not model.known(cg.rt_group_sched):
-        if model.known(runtime) and runtime < 0:
+    if not (model.known(cg) and model.known(cg.rt_group_sched)):
+        unknown = cg if not model.known(cg) else cg.rt_group_sched
+        if unthrottled:
             return checks.Result(
-                checks.PASS, 'RT group scheduling unknown, but '
-                'sched_rt_runtime_us = -1 disables RT bandwidth')
-        return checks.Result(checks.UNKNOWN, str(cg.rt_group_sched))
+                checks.PASS, 'RT group scheduling unknown (%s), but '
+                'sched_rt_runtime_us = -1 turns the budget check off'
+                % unknown)
+        return checks.Result(checks.UNKNOWN, str(unknown))
     observed = 'RT group scheduling on (%s)' % cg.evidence
     if cg.machine_rt_runtime_us is not None:
         observed += ', machine slice cpu.rt_runtime_us = %d' % (
@@ -147,9 +152,7 @@ def check_cgroup_rt(ctx):
         return checks.Result(
             checks.PASS, observed + '; qemu.conf cgroup_controllers '
             'leaves out "cpu"')
-    if model.known(runtime) and runtime < 0:
-        # sched_setscheduler() checks the group budget only while RT
-        # bandwidth is enforced (rt_bandwidth_enabled()).
+    if unthrottled:
         return checks.Result(
             checks.PASS, observed + '; sched_rt_runtime_us = -1 turns '
             'the budget check off')

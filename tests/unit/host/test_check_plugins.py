@@ -68,10 +68,10 @@ class VendorCheckTest(base.TestCase):
 
     def test_builtin_checks_in_their_order(self):
         names = checks.check_names()
-        self.assertEqual(21, len(names))
+        self.assertEqual(22, len(names))
         self.assertEqual(('kernel.preempt_rt', 'nova.cpu_dedicated_set'),
                          names[:2])
-        self.assertEqual('cat.resctrl', names[-1])
+        self.assertEqual('nova.live_migration', names[-1])
 
     def test_a_vendor_check_runs_in_host_check(self):
         install_vendor_distribution(self, [
@@ -83,7 +83,7 @@ class VendorCheckTest(base.TestCase):
              '--smi-interval', '0'])
         self.assertEqual(('', 1), (err, code))
         findings = json.loads(out)['findings']
-        self.assertEqual(22, len(findings))
+        self.assertEqual(23, len(findings))
         # After nova-rt's own, in a stable order.
         self.assertEqual({
             'check': 'vendor.bios_profile', 'status': 'warn',
@@ -99,7 +99,7 @@ class VendorCheckTest(base.TestCase):
              'nova_rt_vendor_checks:check_bios_profile'),
             ('vendor.missing', 'nova_rt_vendor_checks:no_such_function')])
         loaded = checks.load()
-        self.assertEqual(24, len(loaded))
+        self.assertEqual(25, len(loaded))
         report = base.audit('tuned-dual-socket')
         self.assertFalse(report.ready)
         self.assertEqual(['vendor.missing', 'vendor.other_name',

@@ -20,6 +20,8 @@ import testscenarios
 
 from nova_rt.host import checks
 from nova_rt.host import model as host_model
+from nova_rt.host import profile as host_profile
+from nova_rt import migration as rt_migration
 from tests.unit.host import base
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -121,7 +123,12 @@ CASES = [
     ('cgroup.rt_runtime', 'pass', 'half-tuned',
      cgroup(libvirt_controllers=('devices', 'memory', 'cpuset')), {}),
     ('cgroup.rt_runtime', 'fail', 'half-tuned', None, {}),
-    ('cgroup.rt_runtime', 'unknown', 'tuned-dual-socket', rep(cgroup=U), {}),
+    # Unreadable cgroups do not matter while sched_rt_runtime_us = -1 ...
+    ('cgroup.rt_runtime', 'pass', 'tuned-dual-socket', rep(cgroup=U), {}),
+    # ... and do while RT bandwidth is enforced.
+    ('cgroup.rt_runtime', 'unknown', 'half-tuned', rep(cgroup=U), {}),
+    ('cgroup.rt_runtime', 'unknown', 'tuned-dual-socket',
+     rep(cgroup=U, sched_rt_runtime_us=U), {}),
     ('cgroup.rt_runtime', 'unknown', 'half-tuned', cgroup(rt_group_sched=U),
      {}),
     ('kvm.kvmclock_periodic_sync', 'pass', 'tuned-dual-socket', None, {}),
@@ -165,6 +172,14 @@ CASES = [
     ('cat.resctrl', 'pass', 'tuned-dual-socket', None, {}),
     ('cat.resctrl', 'warn', 'half-tuned', None, {}),
     ('cat.resctrl', 'unknown', 'stock', None, {}),
+    ('nova.live_migration', 'pass', 'tuned-dual-socket', None,
+     {'migration': rt_migration.MigrationSettings()}),
+    ('nova.live_migration', 'warn', 'tuned-dual-socket', None,
+     {'migration': rt_migration.MigrationSettings(permit_post_copy=True)}),
+    ('nova.live_migration', 'warn', 'tuned-dual-socket', None,
+     {'migration': rt_migration.MigrationSettings(
+         timeout_action='force_complete')}),
+    ('nova.live_migration', 'unknown', 'tuned-dual-socket', None, {}),
 ]
 
 # The statuses each check can give; every one must be reached above.
@@ -179,6 +194,7 @@ REACHABLE.update({name: {'pass', 'warn', 'unknown'} for name in (
 REACHABLE['kernel.preempt_rt'] = {'pass', 'warn', 'fail', 'unknown'}
 REACHABLE['nova.cpu_dedicated_set'] = {'pass', 'warn', 'fail'}
 REACHABLE['smt.siblings'] = {'pass', 'warn', 'fail', 'unknown'}
+REACHABLE['nova.live_migration'] = {'pass', 'warn', 'unknown'}
 
 
 class TestEachStatus(base.TestCase):
@@ -261,8 +277,7 @@ class TestReadiness(base.TestCase):
 
     def test_a_critical_check_that_cannot_judge_blocks(self):
         # Fail closed: unreadable RT budget evidence is not "ready".
-        for field in ('cgroup', 'sched_rt_runtime_us', 'clocksource',
-                      'kthreads'):
+        for field in ('sched_rt_runtime_us', 'clocksource', 'kthreads'):
             p = dataclasses.replace(base.profile('tuned-dual-socket'),
                                     **{field: host_model.Unknown('x')})
             report = base.audit('tuned-dual-socket', p)
@@ -333,3 +348,39 @@ class TestUnjudged(base.TestCase):
 
     def test_judgeable(self):
         self.assertIsNone(checks.unjudged(frozenset(), frozenset({1})))
+
+
+class TestNoCgroupMount(base.TestCase):
+    """A host (or a compute container) with no cgroup mount visible: the
+    cgroup RT budget cannot be read, which matters only while the kernel
+    enforces RT bandwidth (issue 17).
+    """
+
+    def audit_without_cgroups(self, **changes):
+        root, _ = base.variant('tuned-dual-socket', cgroup=None, **changes)
+        p = host_profile.read_profile(root, smi_interval=0.01,
+                                      sleep=base.no_sleep)
+        self.assertFalse(host_model.known(p.cgroup))
+        return base.audit('tuned-dual-socket', p)
+
+    def test_unthrottled_host_passes_and_stays_ready(self):
+        report = self.audit_without_cgroups()
+        finding = self.assertStatus(report, 'cgroup.rt_runtime', checks.PASS)
+        self.assertIn('no cgroup v1 cpu hierarchy and no cgroup v2 mount',
+                      finding.observed)
+        self.assertIn('sched_rt_runtime_us = -1', finding.observed)
+        self.assertTrue(report.ready)
+
+    def test_throttled_host_cannot_judge_and_is_not_ready(self):
+        report = self.audit_without_cgroups(sysctl={
+            'sched_rt_runtime_us': 950000, 'sched_rt_period_us': 1000000})
+        self.assertStatus(report, 'cgroup.rt_runtime', checks.UNKNOWN)
+        self.assertFalse(report.ready)
+        self.assertEqual(['sched.rt_runtime', 'cgroup.rt_runtime'],
+                         [f.check for f in report.blocking])
+
+    def test_unreadable_runtime_cannot_judge(self):
+        report = self.audit_without_cgroups(sysctl={
+            'sched_rt_period_us': 1000000})
+        self.assertStatus(report, 'cgroup.rt_runtime', checks.UNKNOWN)
+        self.assertFalse(report.ready)

@@ -18,6 +18,7 @@ import os
 import fixtures
 
 from nova_rt.cmd import common
+from nova_rt import conf as rt_conf
 from nova_rt.host import service
 from tests.unit.host import base
 
@@ -36,7 +37,8 @@ class HostAuditServiceTest(base.TestCase):
         super().setUp()
         self.root, self.desc = base.variant('tuned-dual-socket')
         self.conf = common.load_conf(
-            [os.path.join(self.root, 'etc/nova/nova.conf')])
+            [os.path.join(self.root, 'etc/nova/nova.conf')],
+            register=rt_conf.register_migration_opts)
         self.conf.set_override('host_root', self.root, group='nova_rt')
         self.conf.set_override('facts_refresh_interval', 600,
                                group='nova_rt')
@@ -80,3 +82,15 @@ class HostAuditServiceTest(base.TestCase):
         self.audit.current()
         self.conf.set_override('host_root', '/nonexistent', group='nova_rt')
         self.assertTrue(self.audit.current(refresh=True).facts.ready)
+
+    def test_live_migration_settings_warn_and_keep_the_host_ready(self):
+        finding = self.audit.current().report.finding('nova.live_migration')
+        self.assertEqual('pass', finding.status)
+        self.conf.set_override('live_migration_permit_post_copy', True,
+                               group='libvirt')
+        host = self.audit.current(refresh=True)
+        finding = host.report.finding('nova.live_migration')
+        self.assertEqual('warn', finding.status)
+        self.assertIn('live_migration_permit_post_copy = True',
+                      finding.observed)
+        self.assertTrue(host.facts.ready)
