@@ -138,17 +138,19 @@ class HostAuditService:
         path = self._conf.nova_rt.metrics_file
         if not path:
             return
+        problem = None
         try:
             metrics.write_textfile(path, metrics.render(self.snapshot()))
         except metrics.MetricsFileError as e:
-            self._metrics_failed(str(e))
+            problem = str(e)
         except Exception as e:
             LOG.debug('nova-rt: metrics failed', exc_info=True)
-            self._metrics_failed('nova-rt metrics: %s: %s'
-                                 % (type(e).__name__, e))
-        else:
-            if self._metrics_problem is not None:
-                LOG.info('nova-rt: metrics written to %s again', path)
+            problem = 'nova-rt metrics: %s: %s' % (type(e).__name__, e)
+        # Logged outside the handlers: one line, no exception appended.
+        if problem is not None:
+            self._metrics_failed(problem)
+        elif self._metrics_problem is not None:
+            LOG.info('nova-rt: metrics written to %s again', path)
             self._metrics_problem = None
 
     def _metrics_failed(self, problem):
