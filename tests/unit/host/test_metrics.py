@@ -16,6 +16,7 @@ scrapes it through a real node_exporter.
 """
 
 import datetime
+import json
 import os
 import re
 import stat
@@ -371,3 +372,26 @@ class HostCheckPrometheusTest(base.TestCase):
         self.assertEqual((2, ''), (code, out))
         self.assertEqual('nova-rt: error: --output needs --format '
                          'prometheus\n', err)
+
+
+class DashboardTest(base.TestCase):
+    """The Grafana dashboard in the docs asks only for metrics nova-rt
+    writes.
+    """
+
+    def test_queries_name_rendered_families(self):
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+        path = os.path.join(repo, 'doc', 'source', '_static',
+                            'nova-rt-grafana.json')
+        with open(path) as f:
+            dashboard = json.load(f)
+        exprs = [t['expr'] for p in dashboard['panels']
+                 for t in p['targets']]
+        used = set(re.findall(r'\bnova_rt_[a-z_]+', ' '.join(exprs)))
+        text = metrics.render(metrics.Snapshot(
+            report=report(), lab=False, latency=CERTIFIED, audited_at=1.0,
+            pcpus=pinning.PcpuUsage(1, 0, 0, 1, 0)))
+        rendered = {name for name, _ in samples(text)}
+        self.assertTrue(used)
+        self.assertEqual(set(), used - rendered)
