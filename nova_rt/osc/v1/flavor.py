@@ -25,6 +25,8 @@ requirement) is read as ``nova-rt flavor explain`` reads it: from
 defaults.
 """
 
+from cliff import columns
+from openstack import exceptions as sdk_exceptions
 from osc_lib.cli import format_columns
 from osc_lib.cli import parseractions
 from osc_lib.command import command
@@ -39,6 +41,21 @@ from nova_rt import realtime_flavor
 from nova_rt import request as rt_request
 
 FLAVOR_FIELDS = ('id', 'name', 'vcpus', 'ram', 'disk', 'is_public')
+# nova-api validates extra specs (nova's and nova-rt's validators) from
+# this microversion on; openstacksdk's own call uses an older one.
+EXTRA_SPECS_MICROVERSION = '2.86'
+
+
+def set_extra_specs(compute, flavor, specs):
+    """Set the extra specs of ``flavor`` at a microversion where nova-api
+    validates each key, so it refuses what it does not know.
+
+    :raises: an openstacksdk error naming nova's answer
+    """
+    response = compute.post('/flavors/%s/os-extra_specs' % flavor.id,
+                            json={'extra_specs': specs},
+                            microversion=EXTRA_SPECS_MICROVERSION)
+    sdk_exceptions.raise_from_response(response)
 
 
 def _one_line(error):
@@ -61,11 +78,29 @@ def _policy(parsed_args):
     return rt_request.RequestPolicy.from_conf(conf)
 
 
+class KernelArgsColumn(columns.FormattableColumn):
+    """Kernel arguments in their order, as a command line reads them."""
+
+    def human_readable(self):
+        return ' '.join(self._value)
+
+
+class LinesColumn(columns.FormattableColumn):
+    """One item a line, in order (OEM strings are long)."""
+
+    def human_readable(self):
+        return '\n'.join(self._value)
+
+
+_LIST_COLUMNS = {'guest_kernel_args': KernelArgsColumn,
+                 'oem_strings': LinesColumn}
+
+
 def _columns(fields, values):
     shown = []
-    for value in values:
+    for field, value in zip(fields, values):
         if isinstance(value, list):
-            value = format_columns.ListColumn(value)
+            value = _LIST_COLUMNS.get(field, format_columns.ListColumn)(value)
         elif isinstance(value, dict):
             value = format_columns.DictColumn(value)
         shown.append(value)
@@ -208,7 +243,7 @@ class CreateFlavor(command.ShowOne):
             raise exceptions.CommandError('creating flavor %s failed: %s'
                                           % (parsed_args.name, _one_line(e)))
         try:
-            compute.create_flavor_extra_specs(flavor, specs)
+            set_extra_specs(compute, flavor, specs)
         except fleet_model.CLOUD_ERRORS as e:
             refused = _one_line(e)
             try:

@@ -54,6 +54,7 @@ class FakeCompute:
         self.created = []
         self.deleted = []
         self.refuse_extra_specs = None
+        self.posted = []
 
     def hypervisors(self, details=False):
         return list(self._hypervisors)
@@ -76,11 +77,14 @@ class FakeCompute:
         self.created.append(flavor)
         return flavor
 
-    def create_flavor_extra_specs(self, flavor, specs):
+    def post(self, url, json=None, microversion=None):
+        """What set_extra_specs calls: nova's os-extra_specs API."""
+        self.posted.append((url, microversion))
         if self.refuse_extra_specs:
             raise self.refuse_extra_specs
-        flavor.extra_specs.update(specs)
-        return flavor
+        flavor_id = url.split('/')[2]
+        self.flavors[flavor_id].extra_specs.update(json['extra_specs'])
+        return ns(status_code=200)
 
     def delete_flavor(self, flavor, ignore_missing=True):
         self.flavors.pop(flavor.id, None)

@@ -159,6 +159,12 @@ class ExplainFlavorTest(RealtimeCommandTest):
         self.assertEqual(10, shown['vcpu_priority'])
         self.assertIn('nohz_full=1-3',
                       shown['guest_kernel_args'].machine_readable())
+        # People read the arguments as a command line, in order.
+        self.assertTrue(shown['guest_kernel_args'].human_readable()
+                        .startswith('isolcpus=managed_irq,domain,1-3 nohz=on '
+                                    'nohz_full=1-3 '))
+        self.assertIn('\norg.openstack.nova-rt.version=1',
+                      shown['oem_strings'].human_readable())
 
     def test_json(self):
         doc = json.loads(self.output(osc_flavor.ExplainFlavor,
@@ -225,6 +231,9 @@ class CreateFlavorTest(RealtimeCommandTest):
             'trait:CUSTOM_NOVA_RT_PREEMPT_RT': 'required',
             'trait:CUSTOM_NOVA_RT_CAT': 'required'}
         self.assertEqual(expected, created.extra_specs)
+        # At the microversion where nova-api validates every key.
+        self.assertEqual([('/flavors/%s/os-extra_specs' % created.id,
+                           '2.86')], self.compute.posted)
         shown = dict(zip(fields, values))
         self.assertEqual(expected, shown['properties'].machine_readable())
         self.assertEqual(created.id, shown['id'])
