@@ -69,6 +69,8 @@ class OpenStackShellTest(testtools.TestCase):
         self.assertIn(message, result.stderr.splitlines()[-1])
 
     def test_missing_cloud(self):
+        with open(self.clouds, 'w') as f:
+            f.write('clouds: {}\n')
         result = self.openstack('realtime', 'host', 'list')
         self.assertOneLineExit1(result, 'Missing value auth-url required')
         self.assertEqual(1, len(result.stderr.splitlines()), result.stderr)
