@@ -22,6 +22,10 @@ function configure_nova_rt_compute {
     iniset "$conf" DEFAULT compute_driver nova_rt.driver.RealtimeLibvirtDriver
     iniset "$conf" nova_rt require_preempt_rt "$NOVA_RT_REQUIRE_PREEMPT_RT"
     iniset "$conf" nova_rt lab_mode "$NOVA_RT_LAB_MODE"
+    if [[ -n "$NOVA_RT_METRICS_FILE" ]]; then
+        mkdir -p "$(dirname "$NOVA_RT_METRICS_FILE")"
+        iniset "$conf" nova_rt metrics_file "$NOVA_RT_METRICS_FILE"
+    fi
     if [[ -n "$NOVA_RT_CPU_DEDICATED_SET" ]]; then
         iniset "$conf" compute cpu_dedicated_set "$NOVA_RT_CPU_DEDICATED_SET"
     else
@@ -78,6 +82,7 @@ function configure_nova_rt_tempest {
     iniset "$TEMPEST_CONFIG" nova_rt host_access "$NOVA_RT_TEMPEST_HOST_ACCESS"
     iniset "$TEMPEST_CONFIG" nova_rt dedicated_cpus "$NOVA_RT_CPU_DEDICATED_SET"
     iniset "$TEMPEST_CONFIG" nova_rt lab_mode "$NOVA_RT_LAB_MODE"
+    iniset "$TEMPEST_CONFIG" nova_rt metrics_file "$NOVA_RT_METRICS_FILE"
     if [[ "$NOVA_RT_TEMPEST_HOST_ACCESS" == "ssh" ]]; then
         iniset "$TEMPEST_CONFIG" nova_rt ssh_user "$NOVA_RT_TEMPEST_SSH_USER"
         iniset "$TEMPEST_CONFIG" nova_rt ssh_key_file "$NOVA_RT_TEMPEST_SSH_KEY"

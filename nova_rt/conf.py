@@ -179,6 +179,25 @@ CPUs. A host that is ready never becomes a lab host, and a production
 scheduler (default false) never places a real-time instance on one.
 """),
     cfg.StrOpt(
+        'metrics_file',
+        default=None,
+        help="""
+File that the compute service writes its real-time state to, as Prometheus
+metrics, for node_exporter's textfile collector: readiness, each host
+check's status, the certified latency and the certificate's dates, and the
+``[compute] cpu_dedicated_set`` CPUs pinned by real-time instances, by other
+instances, and free. Written atomically (a temporary file beside it, then a
+rename) at every resource update of the compute service; the name must end
+in ``.prom``, in the directory node_exporter reads
+(``--collector.textfile.directory``). Unset (the default): no file.
+``nova-rt host check --format prometheus`` prints the same metrics.
+
+Related options:
+
+* ``facts_refresh_interval``: how often the host is audited again
+* ``latency_certificate``, ``latency_max_age_days``
+"""),
+    cfg.StrOpt(
         'host_root',
         default='/',
         help="""

@@ -23,14 +23,15 @@ overrides is here and nowhere else:
   re-derived there.
 
 The public methods add the host facts (``get_available_resource``,
-``update_provider_tree``), refuse a real-time spawn, or an incoming
-live migration, this host cannot honour before anything is created
-(``spawn``, ``check_can_live_migrate_destination``), and refuse to
-live-migrate a real-time instance from a host whose ``[libvirt]`` settings
-permit auto-converge or post-copy (``check_can_live_migrate_source``, the
-source's pre-check: its settings decide the migration, and nothing has
-moved yet; the rule is ``nova_rt.migration``). What goes into the domain
-is decided by ``nova_rt.designer``; what the host is, by ``nova_rt.host``.
+``update_provider_tree``; the former also writes ``[nova_rt]
+metrics_file``), refuse a real-time spawn, or an incoming live migration,
+this host cannot honour before anything is created (``spawn``,
+``check_can_live_migrate_destination``), and refuse to live-migrate a
+real-time instance from a host whose ``[libvirt]`` settings permit
+auto-converge or post-copy (``check_can_live_migrate_source``, the source's
+pre-check: its settings decide the migration, and nothing has moved yet;
+the rule is ``nova_rt.migration``). What goes into the domain is decided by
+``nova_rt.designer``; what the host is, by ``nova_rt.host``.
 """
 
 from nova.compute import utils as compute_utils
@@ -101,7 +102,14 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
     def __init__(self, virtapi, read_only=False):
         super().__init__(virtapi, read_only)
         self._rt_audit = host_service.HostAuditService(
-            nova_rt_conf.nova_conf())
+            nova_rt_conf.nova_conf(), domains=self._realtime_domain_xmls)
+
+    def _realtime_domain_xmls(self):
+        """The XML of every domain libvirt has defined on this host, for
+        the PCPUs of the metrics (``nova_rt.host.pinning``).
+        """
+        return [guest.get_xml_desc()
+                for guest in self._host.list_guests(only_running=False)]
 
     # --- host facts -------------------------------------------------------
 
@@ -116,6 +124,9 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
         stats = dict(data.get('stats') or {})
         stats.update(host_facts.to_stats(self.realtime_host().facts))
         data['stats'] = stats
+        # The resource tracker's periodic update: the metrics follow the
+        # instances (pins) at its pace, the audit at its own interval.
+        self._rt_audit.export_metrics()
         return data
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):

@@ -59,6 +59,9 @@ OPTS = [
                 help='The cloud runs nova-rt\'s lab mode (not real-time '
                      'hosts): the compute must publish the lab trait and '
                      'never the ready trait.'),
+    cfg.StrOpt('metrics_file', default='',
+               help='The compute\'s [nova_rt] metrics_file (host_access '
+                    'local only): checked with promtool when set.'),
     cfg.IntOpt('vcpu_thread_timeout', default=60,
                help='Seconds to wait for a real-time vCPU thread to show '
                     'its scheduling class after the server went ACTIVE.'),

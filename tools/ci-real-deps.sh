@@ -11,7 +11,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 #
-# Install what the real tier (tests/real: libvirt/QEMU, cyclictest) needs on a Debian 12
+# Install what the real tier (tests/real: libvirt/QEMU, cyclictest, promtool
+# and node_exporter, cloud-init's schema check) needs on a Debian 12
 # machine. Idempotent: when every package is already installed it does
 # nothing and touches no network. Needs root (apt-get).
 #
@@ -29,6 +30,9 @@ PACKAGES=(
     libxml2-utils              # xmllint, needed by virt-xml-validate
     rt-tests                   # cyclictest: nova-rt latency, host and guest
     stress-ng                  # nova-rt latency run --load stress-ng
+    prometheus                 # promtool: the metrics and alert rules
+    prometheus-node-exporter   # scrapes the metrics file (textfile collector)
+    cloud-init                 # cloud-init schema: the guest snippet
 )
 
 missing=()

@@ -47,10 +47,11 @@ if [ $# -eq 0 ]; then
         exit 2
     fi
     # Every shell script under devstack/, tools/ and .ci/, by its name or
-    # shebang; devstack's files are sourced by devstack's bash, so they are
-    # checked as bash.
+    # shebang, and the packaged ones (nova_rt/**/*.sh); devstack's files are
+    # sourced by devstack's bash, so they are checked as bash.
     mapfile -t scripts < <(
-        find devstack tools .ci -type f 2>/dev/null | sort |
+        { find devstack tools .ci -type f; find nova_rt -name '*.sh'; } \
+            2>/dev/null | sort |
         while read -r f; do
             case "$f" in
                 devstack/*|*.sh) echo "$f" ;;

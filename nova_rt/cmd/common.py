@@ -47,13 +47,12 @@ def add_config_file_argument(parser):
              % ', '.join(DEFAULT_CONFIG_DIRS))
 
 
-def load_conf(args, register=None):
-    """A private ConfigOpts with the [nova_rt] and [compute] options.
-
-    Reads ``args.config_file`` and ``args.config_dir``, or nova's default
-    locations when neither is given, and sets logging up from the
-    ``[DEFAULT]`` log options found there (to stderr when they name no
-    destination; ``args.debug`` forces debug).
+def read_conf(args, register=None):
+    """A private ConfigOpts with the [nova_rt] and [compute] options (and
+    oslo.log's), read from ``args.config_file`` and ``args.config_dir``,
+    or nova's default locations when neither is given. Sets up nothing:
+    ``openstack realtime ...`` reads its policy with it inside OSC, whose
+    logging is OSC's.
 
     :param args: the parsed command line, or a list of config files (as
         ``args.config_file``)
@@ -80,6 +79,15 @@ def load_conf(args, register=None):
              default_config_dirs=[], use_env=False)
     except (cfg.Error, OSError) as e:
         raise exception.NovaRTError('cannot read configuration: %s' % e)
+    return conf
+
+
+def load_conf(args, register=None):
+    """``read_conf``, then logging set up from the ``[DEFAULT]`` log
+    options found there (to stderr when they name no destination;
+    ``args.debug`` forces debug).
+    """
+    conf = read_conf(args, register)
     if getattr(args, 'debug', False):
         conf.set_override('debug', True)
     # oslo.log falls back to stdout, where the command's output goes.

@@ -52,14 +52,27 @@ def register(commands):
     explain.set_defaults(func=explain_flavor)
 
 
+def explain(vcpus, extra_specs, image_properties, policy):
+    """What nova-rt makes of a flavor: ``(RealtimeRequest or None, its
+    JSON view)``; shared with ``openstack realtime flavor explain``.
+
+    :raises: InvalidRealtimeRequest naming the keys at fault
+    """
+    request = rt_request.build_request(vcpus, extra_specs, image_properties,
+                                       policy)
+    result = {'valid': True, 'realtime': request is not None}
+    if request is not None:
+        result.update(request.to_dict())
+    return request, result
+
+
 def explain_flavor(args, out=None):
     out = out or sys.stdout
     conf = common.load_conf(args)
     policy = rt_request.RequestPolicy.from_conf(conf)
     try:
-        request = rt_request.build_request(
-            args.vcpus, dict(args.property), dict(args.image_property),
-            policy)
+        request, result = explain(args.vcpus, dict(args.property),
+                                  dict(args.image_property), policy)
     except exception.InvalidRealtimeRequest as e:
         if args.format == 'json':
             json.dump({'valid': False, 'keys': list(e.keys),
@@ -68,9 +81,6 @@ def explain_flavor(args, out=None):
         else:
             out.write('invalid flavor: %s\n' % e.message)
         return cmd_args.EXIT_NEGATIVE
-    result = {'valid': True, 'realtime': request is not None}
-    if request is not None:
-        result.update(request.to_dict())
     if args.format == 'json':
         json.dump(result, out, indent=2)
         out.write('\n')

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import sys
+import time
 
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
@@ -30,11 +31,14 @@ from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt.host import checks
 from nova_rt.host import facts as host_facts
+from nova_rt.host import metrics
+from nova_rt.host import pinning
 from nova_rt.host import plan as host_plan
 from nova_rt.host import profile as host_profile
 
 
 DEFAULT_SMI_INTERVAL = 0.25
+DEFAULT_LIBVIRT_URI = 'qemu:///system'
 
 _ORDER = {checks.FAIL: 0, checks.WARN: 1, checks.UNKNOWN: 2, checks.PASS: 3}
 _COLOURS = {checks.FAIL: '\033[31m', checks.WARN: '\033[33m',
@@ -63,8 +67,20 @@ def register(commands):
                       '1 not ready)')
     _add_root(check)
     common.add_config_file_argument(check)
-    check.add_argument('--format', choices=('table', 'json'),
-                       default='table')
+    check.add_argument('--format', choices=('table', 'json', 'prometheus'),
+                       default='table',
+                       help='prometheus: the metrics nova-compute writes to '
+                            '[nova_rt] metrics_file')
+    check.add_argument('--output', metavar='FILE',
+                       help='with --format prometheus: replace FILE (a '
+                            'name ending in .prom) atomically instead of '
+                            'printing, for node_exporter\'s textfile '
+                            'collector')
+    check.add_argument('--libvirt-uri', default=DEFAULT_LIBVIRT_URI,
+                       metavar='URI',
+                       help='with --format prometheus: libvirt to count the '
+                            'PCPUs of the defined domains in, read-only '
+                            '(default %(default)s)')
     check.add_argument('--smi-interval', type=_seconds,
                        default=DEFAULT_SMI_INTERVAL, metavar='SECONDS',
                        help='how long to count SMIs (0 skips; default '
@@ -100,6 +116,8 @@ def _root(args, conf):
 
 def check_host(args, out=None):
     out = out or sys.stdout
+    if args.output and args.format != 'prometheus':
+        raise exception.NovaRTError('--output needs --format prometheus')
     conf = common.load_conf(
         args, register=nova_rt_conf.register_migration_opts)
     root = _root(args, conf)
@@ -115,7 +133,9 @@ def check_host(args, out=None):
     latency = host_facts.latency_verdict(
         root, conf.nova_rt.latency_certificate,
         conf.nova_rt.latency_max_age_days, conf.nova_rt.latency_min_duration)
-    if args.format == 'json':
+    if args.format == 'prometheus':
+        _write_metrics(args, conf, profile, report, latency, dedicated, out)
+    elif args.format == 'json':
         doc = report.to_dict()
         doc['latency'] = latency.to_dict()
         json.dump(doc, out, indent=2)
@@ -124,6 +144,41 @@ def check_host(args, out=None):
         out.write(render_table(report, colour=out.isatty()))
         out.write('\nlatency: %s\n' % latency.reason)
     return cmd_args.EXIT_OK if report.ready else cmd_args.EXIT_NEGATIVE
+
+
+def _write_metrics(args, conf, profile, report, latency, dedicated, out):
+    """The metrics nova-compute writes (``nova_rt.host.metrics``), from
+    this audit and libvirt's domains.
+    """
+    lab = host_facts.facts_from_report(
+        profile, report, latency.max_latency_us,
+        lab=conf.nova_rt.lab_mode).lab
+    usage, problem = pinning.count(dedicated,
+                                   _libvirt_domains(args.libvirt_uri))
+    text = metrics.render(metrics.Snapshot(
+        report=report, lab=lab, latency=latency, audited_at=time.time(),
+        pcpus=usage, pcpus_problem=problem))
+    if args.output:
+        metrics.write_textfile(args.output, text)
+    else:
+        out.write(text)
+
+
+def _libvirt_domains(uri):
+    """A reader of the XML of every domain libvirt at ``uri`` defines,
+    read-only; libvirt-python is imported when called (nova-compute's
+    environment has it, an operator's laptop may not).
+    """
+    def read():
+        import libvirt
+        # Errors are raised and reported once, not printed by libvirt too.
+        libvirt.registerErrorHandler(lambda *_: None, None)
+        conn = libvirt.openReadOnly(uri)
+        try:
+            return [dom.XMLDesc(0) for dom in conn.listAllDomains()]
+        finally:
+            conn.close()
+    return read
 
 
 def _headline(report):

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The ``nova-rt`` command: ``flavor explain``, ``host check``, ``host plan``,
-``latency run|report|certify``.
+``latency run|report|certify``, ``fleet``, ``status``, ``guest bundle``.
 
 Exit codes: 0 success (a valid flavor, a ready host), 1 a negative answer
 (an invalid flavor, a host that is not ready), 2 a usage or internal error.
@@ -23,6 +23,7 @@ import sys
 from oslo_log import log as logging
 
 from nova_rt.cmd import args as cmd_args
+from nova_rt.cmd import bundle
 from nova_rt.cmd import common
 from nova_rt.cmd import flavor
 from nova_rt.cmd import fleet
@@ -43,6 +44,7 @@ def build_parser():
                                      parser_class=cmd_args.Parser)
     commands.required = True
     flavor.register(commands)
+    bundle.register(commands)
     fleet.register(commands)
     host.register(commands)
     latency.register(commands, common.load_conf)

@@ -140,11 +140,10 @@ def latency_verdict(root, path, max_age_days, min_duration_s, now=None):
                                         min_duration_s, now=now)
 
 
-def read_latency_certificate(root, path, max_age_days, min_duration_s,
-                             now=None):
-    """The certified worst-case latency the compute publishes, or None
-    when the host is not certified; each change of verdict is logged
-    once, with its reason.
+def logged_latency_verdict(root, path, max_age_days, min_duration_s,
+                           now=None):
+    """``latency_verdict``, each change of verdict logged once, with its
+    reason.
     """
     verdict = latency_verdict(root, path, max_age_days, min_duration_s,
                               now=now)
@@ -155,7 +154,16 @@ def read_latency_certificate(root, path, max_age_days, min_duration_s,
         else:
             LOG.warning('nova-rt: this host has no certified latency: %s',
                         verdict.reason)
-    return verdict.max_latency_us
+    return verdict
+
+
+def read_latency_certificate(root, path, max_age_days, min_duration_s,
+                             now=None):
+    """The certified worst-case latency the compute publishes, or None
+    when the host is not certified (``logged_latency_verdict``).
+    """
+    return logged_latency_verdict(root, path, max_age_days, min_duration_s,
+                                  now=now).max_latency_us
 
 
 def to_stats(facts):

@@ -49,6 +49,11 @@ class Verdict:
     certified: bool
     max_latency_us: typing.Optional[int]
     reason: str
+    # When the certificate was measured and when it expires (aware
+    # datetimes), whenever the certificate could be parsed, certified or
+    # not: an expired or mismatched certificate still has a date.
+    measured_at: typing.Optional[datetime.datetime] = None
+    expires_at: typing.Optional[datetime.datetime] = None
 
     def to_dict(self):
         return {'certified': self.certified,
@@ -179,6 +184,15 @@ def verdict(doc, ident, now, max_age_days, min_duration_s):
         isolated = cpuset.parse(doc['isolated_cpus'], 'isolated_cpus')
     except (LatencyError, exception.InvalidCPUSet) as e:
         return _uncertified('malformed certificate: %s' % e)
+    expires = measured + datetime.timedelta(days=max_age_days)
+    return dataclasses.replace(
+        _judge(doc, ident, now, max_age_days, min_duration_s, measured,
+               isolated, expires),
+        measured_at=measured, expires_at=expires)
+
+
+def _judge(doc, ident, now, max_age_days, min_duration_s, measured,
+           isolated, expires):
     if ident.problems or None in (ident.kernel_release,
                                   ident.kernel_cmdline_sha256,
                                   ident.isolated_cpus):
@@ -207,7 +221,6 @@ def verdict(doc, ident, now, max_age_days, min_duration_s):
         return _uncertified('too short: %s s of measurement, less than '
                             '[nova_rt] latency_min_duration = %d s'
                             % (doc['duration_s'], min_duration_s))
-    expires = measured + datetime.timedelta(days=max_age_days)
     return Verdict(certified=True, max_latency_us=doc['max_latency_us'],
                    reason='certified %d us, measured %s for %s s (load: '
                           '%s), valid until %s'

@@ -16,7 +16,7 @@ import openstack
 from tempest import config
 from tempest.lib import decorators
 
-from nova_rt.cmd import fleet
+from nova_rt import fleet
 from nova_rt.host import facts as host_facts
 
 CONF = config.CONF

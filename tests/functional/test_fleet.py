@@ -9,13 +9,16 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""``nova-rt fleet`` through openstacksdk against nova's and placement's
-real APIs, in process, with nova-rt's driver on fake-libvirt computes.
+"""``nova-rt fleet`` and ``openstack realtime ...`` (the OSC plugin's
+commands, run by cliff as OSC runs them) through openstacksdk against
+nova's and placement's real APIs, in process, with nova-rt's driver on
+fake-libvirt computes.
 """
 
 import argparse
 import io
 import json
+import types
 
 import fixtures
 from keystoneauth1 import noauth
@@ -23,8 +26,12 @@ from keystoneauth1 import session as ks_session
 from openstack import connection
 from openstack import proxy
 from openstack import service_description
+from osc_lib import exceptions as osc_exceptions
+from osc_lib.test import fakes as osc_fakes
 
 from nova_rt.cmd import fleet
+from nova_rt.osc.v1 import flavor as osc_flavor
+from nova_rt.osc.v1 import host as osc_host
 from tests.functional import realtime_base
 
 # nova's test base stubs the sdk's placement proxy for its own clients
@@ -117,3 +124,61 @@ class FleetTest(realtime_base.RealtimeDriverTestBase):
                       'cores free on them', text)
         self.assertIn('  rt1: rt-vm (%s) ACTIVE, 4 vCPUs' % self.server['id'],
                       text)
+
+    # --- the same cloud through `openstack realtime ...` ----------------
+
+    def osc(self, cls, *argv):
+        """A command of the OSC plugin, run by cliff: (exit code, stdout)."""
+        stdout = osc_fakes.FakeStdout()
+        app = osc_fakes.FakeApp(stdout, osc_fakes.FakeLog())
+        app.client_manager = types.SimpleNamespace(realtime=self.conn)
+        cmd = cls(app, None)
+        parsed = cmd.get_parser('openstack').parse_args(list(argv))
+        return cmd.run(parsed), stdout.make_string()
+
+    def test_osc_host_list_is_the_fleet(self):
+        code, out = self.osc(osc_host.ListHost, '-f', 'json', '--long')
+        self.assertEqual(0, code)
+        listed = {h['Host']: h for h in json.loads(out)}
+        fleet_doc = {h['host']: h for h in json.loads(self.fleet('json'))[
+            'hosts']}
+        self.assertEqual(sorted(fleet_doc), sorted(listed))
+        for name, host in fleet_doc.items():
+            self.assertEqual(
+                (host['ready'], host['pcpu_total'], host['pcpu_used'],
+                 host['pcpu_free'], len(host['realtime_instances']),
+                 host['traits']),
+                (listed[name]['Ready'], listed[name]['PCPUs Total'],
+                 listed[name]['PCPUs Used'], listed[name]['PCPUs Free'],
+                 listed[name]['RT Instances'], listed[name]['Traits']))
+        code, out = self.osc(osc_host.ShowHost, 'rt1', '-f', 'json')
+        self.assertEqual([self.server['id']], [
+            i['id'] for i in json.loads(out)['realtime_instances']])
+
+    def test_osc_flavor_create_and_explain_through_nova(self):
+        code, out = self.osc(osc_flavor.CreateFlavor, 'rt.osc', '--vcpus',
+                             '4', '--vcpu-priority', '12', '--property',
+                             'rt:guest_idle_poll=true', '-f', 'json')
+        self.assertEqual(0, code)
+        created = json.loads(out)
+        specs = self.admin_api.api_get(
+            '/flavors/%s/os-extra_specs' % created['id']).body['extra_specs']
+        self.assertEqual('required', specs['trait:CUSTOM_NOVA_RT_READY'])
+        self.assertEqual('12', specs['rt:vcpu_priority'])
+        code, out = self.osc(osc_flavor.ExplainFlavor, 'rt.osc', '-f',
+                             'json')
+        explained = json.loads(out)
+        self.assertEqual('1-3', explained['realtime_vcpus'])
+        self.assertIn('idle=poll', explained['guest_kernel_args'])
+
+    def test_osc_flavor_refused_by_nova_is_deleted_again(self):
+        # nova-rt's core accepts it; nova-api's validators (microversion
+        # 2.86) refuse an unknown hw: key, and the flavor goes again.
+        self.assertRaisesRegex(
+            osc_exceptions.CommandError,
+            "setting the extra specs of flavor rt.refused failed: .*"
+            "hw:cpu_foo.*; the flavor was deleted again",
+            self.osc, osc_flavor.CreateFlavor, 'rt.refused', '--vcpus', '2',
+            '--property', 'hw:cpu_foo=1')
+        names = [f['name'] for f in self.api.get_flavors()]
+        self.assertNotIn('rt.refused', names)

@@ -77,6 +77,20 @@ class WheelTest(testtools.TestCase):
         self.assertEqual('nova_rt.host.checks.migration:'
                          'check_live_migration', checks['nova.live_migration'])
         self.assertIn('nova_rt/guest/bootloader.py', self.names)
+        # The OpenStackClient plugin and its commands.
+        self.assertEqual('nova_rt.osc.plugin',
+                         ep['openstack.cli.extension']['realtime'])
+        self.assertEqual(
+            {'realtime_host_list': 'nova_rt.osc.v1.host:ListHost',
+             'realtime_host_show': 'nova_rt.osc.v1.host:ShowHost',
+             'realtime_flavor_explain':
+                 'nova_rt.osc.v1.flavor:ExplainFlavor',
+             'realtime_flavor_create': 'nova_rt.osc.v1.flavor:CreateFlavor'},
+            ep['openstack.realtime.v1'])
+
+    def test_guest_bundle_ships_its_first_boot_script(self):
+        # `nova-rt guest bundle` of an installed nova-rt reads it.
+        self.assertIn('nova_rt/guest_bundle/firstboot.sh', self.names)
 
     def test_config_generator_lists_every_option(self):
         proc = subprocess.run(

@@ -22,6 +22,7 @@ import testtools
 
 from nova_rt.cmd import fleet
 from nova_rt.cmd import main
+from nova_rt import fleet as fleet_model
 
 
 class FleetWithoutCloudTest(testtools.TestCase):
@@ -59,18 +60,19 @@ class FleetWithoutCloudTest(testtools.TestCase):
         self.assertIn('Cloud nope was not found', err)
 
     def test_realtime_flavors(self):
-        self.assertTrue(fleet.is_realtime({'hw:cpu_realtime': 'yes'}))
-        self.assertTrue(fleet.is_realtime({'hw:cpu_realtime': 'True'}))
-        self.assertFalse(fleet.is_realtime({'hw:cpu_realtime': 'no'}))
-        self.assertFalse(fleet.is_realtime({'hw:cpu_policy': 'dedicated'}))
-        self.assertFalse(fleet.is_realtime(None))
+        is_realtime = fleet_model.is_realtime
+        self.assertTrue(is_realtime({'hw:cpu_realtime': 'yes'}))
+        self.assertTrue(is_realtime({'hw:cpu_realtime': 'True'}))
+        self.assertFalse(is_realtime({'hw:cpu_realtime': 'no'}))
+        self.assertFalse(is_realtime({'hw:cpu_policy': 'dedicated'}))
+        self.assertFalse(is_realtime(None))
 
     def test_no_hosts(self):
         self.assertEqual('no compute hosts\n', fleet.render_text([]))
 
     def test_unknown_readiness_is_not_ready(self):
-        host = fleet.Host(host='c1', node='c1', state='up', status='enabled',
-                          pcpu_total=8, pcpu_used=2)
+        host = fleet_model.Host(host='c1', node='c1', state='up',
+                                status='enabled', pcpu_total=8, pcpu_used=2)
         text = fleet.render_text([host])
         self.assertEqual(['c1', 'up/enabled', 'unknown', 'unknown',
                           'unknown', '2/8', '6', '0'],

@@ -261,6 +261,20 @@ class PluginTest(PluginBase):
                          self.get('nova.conf', 'filter_scheduler',
                                   'weight_classes'))
 
+    def test_metrics_file_under_devstack_data_dir(self):
+        data = self.path('data')
+        self.run_plugin('post-config', 'test-config', DATA_DIR=data)
+        path = os.path.join(data, 'nova-rt', 'metrics', 'nova-rt.prom')
+        for name in ('nova.conf', 'nova-cpu.conf'):
+            self.assertEqual(path, self.get(name, 'nova_rt', 'metrics_file'))
+        self.assertTrue(os.path.isdir(os.path.dirname(path)))
+        self.assertEqual(path, self.get('tempest.conf', 'nova_rt',
+                                        'metrics_file'))
+
+    def test_no_metrics_file_without_data_dir(self):
+        self.run_plugin('post-config')
+        self.assertIsNone(self.get('nova.conf', 'nova_rt', 'metrics_file'))
+
     def test_restack_keeps_the_compute_settings(self):
         # devstack's start_nova_compute copies nova.conf over nova-cpu.conf
         # on every stack, after post-config.
