@@ -161,6 +161,8 @@ run_plugin() {
         export NOVA_RT_TEMPEST_HOST_ACCESS=command
         export NOVA_RT_TEMPEST_HOST_COMMAND="$top/tools/cloud exec {host} --"
         export NOVA_RT_TEMPEST_CLOUD_COMMAND=$top/tools/cloud
+        # Each host sees its own file at this path (hosts.sh).
+        export NOVA_RT_METRICS_FILE=$METRICS_DIR/nova-rt.prom
         export PATH=$VENV/bin:$PATH
         # shellcheck source=devstack-compat.sh
         source "$lib/devstack-compat.sh"

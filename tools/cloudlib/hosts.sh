@@ -34,6 +34,8 @@ HOSTS_DIR=$DATA/hosts
 # Every compute sees its own disks at the same path, as on real hosts (a
 # block migration keeps the disk paths of the domain).
 INSTANCES=$DATA/nova/instances
+# Its Prometheus textfile ([nova_rt] metrics_file), at the same path too.
+METRICS_DIR=$DATA/nova/metrics
 
 host_name() { echo "compute$1"; }
 host_addr() { echo "127.0.0.$(($1 + 1))"; }
@@ -66,7 +68,7 @@ host_uuid() {
 write_host_libvirt() {
     local i=$1 dir
     dir=$(host_dir "$i")
-    mkdir -p "$dir"/{run,lib,instances,lock,state}
+    mkdir -p "$dir"/{run,lib,instances,lock,state,metrics}
     if [[ ! -f $dir/etc/libvirtd.conf ]]; then
         mkdir -p "$dir/etc"
         cp -a /etc/libvirt/. "$dir/etc/"
@@ -184,7 +186,7 @@ start_host() {
         log "host@$name already running (pid $(pid_of "host@$name"))"
         return 0
     fi
-    mkdir -p /run/libvirt "$INSTANCES" /root/.ssh /run/sshd
+    mkdir -p /run/libvirt "$INSTANCES" "$METRICS_DIR" /root/.ssh /run/sshd
     rm -f "$RUN/host@$name.ns"
     # shellcheck disable=SC2016 # the script's $1.. are its own arguments
     start "host@$name" unshare --mount --uts --fork --propagation private \
@@ -196,10 +198,12 @@ start_host() {
             mount --bind "$2/etc" /etc/libvirt
             mount --bind "$2/instances" "$3"
             mount --bind "$5" /root/.ssh
+            mount --bind "$2/metrics" "$6"
             echo $$ >"$4.tmp"
             mv "$4.tmp" "$4"
             exec sleep 2147483647' \
-        sh "$name" "$dir" "$INSTANCES" "$RUN/host@$name.ns" "$ETC/ssh/client"
+        sh "$name" "$dir" "$INSTANCES" "$RUN/host@$name.ns" "$ETC/ssh/client" \
+        "$METRICS_DIR"
     wait_for "host@$name" "its namespaces" test -s "$RUN/host@$name.ns"
 }
 

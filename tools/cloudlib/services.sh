@@ -156,7 +156,8 @@ service_start() {
         libvirtd)
             start "$name" nsenter --target "$(ns_pid "$hostname")" --mount --uts -- \
                 env LD_PRELOAD="$RUN/memlock-shim.so" \
-                LIBVIRT_LOG_OUTPUTS="3:file:$LOGS/$name-debug.log" \
+                LIBVIRT_LOG_FILTERS="1:qemu.qemu_monitor" \
+                LIBVIRT_LOG_OUTPUTS="1:file:$LOGS/$name-debug.log" \
                 /usr/sbin/libvirtd --listen --pid-file /run/libvirt/libvirtd.pid ;;
         nova-compute)
             start "$name" nsenter --target "$(ns_pid "$hostname")" --mount --uts -- \
