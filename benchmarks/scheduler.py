@@ -45,6 +45,7 @@ from nova import objects  # noqa: E402,I100
 from nova.scheduler.filters import numa_topology_filter  # noqa: E402
 from nova.scheduler import weights as nova_weights  # noqa: E402
 
+from benchmarks import stats  # noqa: E402
 from nova_rt import conf as nova_rt_conf  # noqa: E402
 from nova_rt.host import facts as host_facts  # noqa: E402
 from nova_rt import scheduler  # noqa: E402
@@ -74,18 +75,23 @@ PACKING_MULTIPLIER = {opt.name: opt.default for opt in nova_rt_conf.OPTS}[
 # --- 1. cost ----------------------------------------------------------------
 
 
-def _time(func, repeat):
-    best = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best
+def _timed(func, before=None):
+    """Seconds ``func()`` takes; ``before()`` runs first, untimed."""
+    if before is not None:
+        before()
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
 
 
-def cost(count, seed=1, repeat=3):
-    """-> (seconds RealtimeFilter cold, warm, NUMATopologyFilter, passes)"""
+def cost(count, seed=1, rounds=3):
+    """-> {'cold': [s], 'warm': [s], 'numa': [s], 'passed_rt',
+    'passed_numa'}: one sample of each a round, interleaved in rotating
+    order, so a noisy machine slows all three alike.
+
+    Cold: the caches forgotten before the run (untimed), so every host's
+    facts and capacity are parsed; warm: the scheduler's steady state.
+    """
     fleet = cost_fleet(count, seed)
     spec = flavor_spec(4, emulator_isolate=True)
     rt_filter = rt_filters.RealtimeFilter()
@@ -94,21 +100,25 @@ def cost(count, seed=1, repeat=3):
     def run_rt():
         return list(rt_filter.filter_all(fleet, spec))
 
-    def run_rt_cold():
-        scheduler.clear_caches()
-        return run_rt()
-
     def run_numa():
-        fresh_candidates(fleet)
         return list(numa_filter.filter_all(fleet, spec))
 
-    passed_rt = run_rt_cold()
+    scheduler.clear_caches()
+    passed_rt = run_rt()
+    fresh_candidates(fleet)
     passed_numa = run_numa()
     assert set(passed_numa) <= set(passed_rt), 'RealtimeFilter rejected a fit'
-    cold = _time(run_rt_cold, repeat)
-    warm = _time(run_rt, repeat)
-    numa = _time(run_numa, max(1, repeat - 1))
-    return cold, warm, numa, len(passed_rt), len(passed_numa)
+    runs = {'cold': (run_rt, scheduler.clear_caches), 'warm': (run_rt, None),
+            'numa': (run_numa, lambda: fresh_candidates(fleet))}
+    samples = {kind: [] for kind in runs}
+    for r in range(rounds):
+        for kind in stats.rotated(('cold', 'numa', 'warm'), r):
+            func, before = runs[kind]
+            if kind == 'warm':
+                run_rt()   # warm means warm, whatever ran before
+            samples[kind].append(_timed(func, before))
+    samples.update(passed_rt=len(passed_rt), passed_numa=len(passed_numa))
+    return samples
 
 
 # --- 2. packing -------------------------------------------------------------

@@ -48,12 +48,28 @@ _logged = cachetools.LRUCache(maxsize=MAX_HOSTS)
 
 
 @dataclasses.dataclass(frozen=True)
+class Policy:
+    """The scheduler's ``[nova_rt]`` options, read once per request."""
+
+    lab_mode: bool = False
+    forbid_ram_overcommit: bool = False
+    dedicate_hosts: bool = False
+
+    @classmethod
+    def from_conf(cls):
+        group = rt_conf.nova_conf().nova_rt
+        return cls(group.lab_mode, group.forbid_ram_overcommit,
+                   group.dedicate_hosts)
+
+
+@dataclasses.dataclass(frozen=True)
 class Ask:
     """A scheduling request as nova-rt sees it."""
 
     request: ty.Optional[rt_request.RealtimeRequest]
     error: ty.Optional[exception.InvalidRealtimeRequest] = None
     guest_cells: ty.Optional[tuple] = None
+    policy: Policy = dataclasses.field(default_factory=Policy.from_conf)
 
     @property
     def realtime(self):
@@ -137,12 +153,38 @@ def _unreadable(host_state, error):
                      'error': exception.shortened(str(error), 300)})
 
 
-def host_view(host_state):
-    """HostState -> HostView (facts and capacity), cached per host."""
+# The NUMACell fields the capacity needs, read where oslo.versionedobjects
+# stores a set field (``_obj_<name>``, its ``base._get_attrname``): the
+# scheduler builds the capacity of every cell of every ready host, and the
+# generated getters cost more than the count itself. An unset field falls
+# back to the getter.
+_CELL_FIELDS = tuple('_obj_' + name for name in (
+    'id', 'pcpuset', 'pinned_cpus', 'siblings'))
+_CELLS = '_obj_cells'
+
+
+def _cells(topology):
+    """((id, pcpuset, pinned_cpus, siblings), ...) of a NUMATopology."""
+    cid, pcpus, pinned, siblings = _CELL_FIELDS
+    try:
+        return [(getattr(c, cid), getattr(c, pcpus), getattr(c, pinned),
+                 getattr(c, siblings)) for c in getattr(topology, _CELLS)]
+    except AttributeError:
+        # Not set (or not an object): the fields' own getters decide.
+        return [(c.id, c.pcpuset, c.pinned_cpus, c.siblings)
+                for c in topology.cells]
+
+
+def host_view(host_state, lab=None):
+    """HostState -> HostView (facts and capacity), cached per host.
+
+    ``lab``: the scheduler's ``[nova_rt] lab_mode`` (read when None).
+    """
     stats = getattr(host_state, 'stats', None) or {}
     topology = host_state.numa_topology
     key = (host_state.host, host_state.nodename)
-    lab = rt_conf.nova_conf().nova_rt.lab_mode
+    if lab is None:
+        lab = rt_conf.nova_conf().nova_rt.lab_mode
     cached = _hosts.get(key)
     if cached is not None and cached[0] is stats and \
             cached[1] is topology and cached[2] == lab:
@@ -155,19 +197,17 @@ def host_view(host_state):
             *(cell.pcpuset for cell in topology.cells)))
     cap = None
     if facts is not None and facts.ready and topology:
-        cap = fitting.capacity(facts, (
-            (cell.id, cell.pcpuset, cell.pinned_cpus, cell.siblings)
-            for cell in topology.cells))
+        cap = fitting.capacity(facts, _cells(topology))
     view = HostView(facts, cap, error)
     _hosts[key] = (stats, topology, lab, view)
     return view
 
 
 def _judge(host_state, the_ask):
-    view = host_view(host_state)
+    group = the_ask.policy
+    view = host_view(host_state, group.lab_mode)
     if view.error is not None and the_ask.request is not None:
         return fitting.Verdict(fitting.NOT_READY, view.error)
-    group = rt_conf.nova_conf().nova_rt
     return fitting.verdict(
         the_ask.request, view.facts, view.capacity,
         guest_cells=the_ask.guest_cells,
@@ -204,7 +244,7 @@ def _invalid(host_state, the_ask):
     """
     refused = fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
     try:
-        view = host_view(host_state)
+        view = host_view(host_state, the_ask.policy.lab_mode)
     except Exception as e:
         _unreadable(host_state, '%s: %s' % (type(e).__name__, e))
         return refused
@@ -216,7 +256,7 @@ def score(host_state, the_ask):
     it does not apply or the host cannot be judged.
     """
     try:
-        view = host_view(host_state)
+        view = host_view(host_state, the_ask.policy.lab_mode)
         return fitting.score(the_ask.request, view.facts, view.capacity)
     except Exception as e:
         _unreadable(host_state, '%s: %s' % (type(e).__name__, e))
