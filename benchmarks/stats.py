@@ -27,6 +27,8 @@ PASS = 'PASS'
 FAIL = 'FAIL'
 UNSURE = 'UNSURE'
 SKIPPED = 'SKIPPED'
+# A figure with no goal of its own (a curve's other points).
+INFO = 'INFO'
 
 
 def median(values):
@@ -78,7 +80,8 @@ def compare(base, other, confidence=0.95):
     ratios = paired_ratios(base, other)
     low, high = median_interval(ratios, confidence)
     return {'n': len(ratios), 'base': median(base), 'other': median(other),
-            'ratio': median(ratios), 'low': low, 'high': high}
+            'ratio': median(ratios), 'median': median(ratios), 'low': low,
+            'high': high}
 
 
 def verdict_at_most(low, high, goal):
@@ -88,6 +91,20 @@ def verdict_at_most(low, high, goal):
     if low > goal:
         return FAIL
     return UNSURE
+
+
+def verdict_of(summary, goal):
+    """The verdict of ``compare``'s or ``spread``'s result against "at
+    most ``goal``".
+    """
+    return verdict_at_most(summary['low'], summary['high'], goal)
+
+
+def spread(values, confidence=0.95):
+    """Repeated samples -> {'n', 'median', 'low', 'high'}."""
+    low, high = median_interval(values, confidence)
+    return {'n': len(values), 'median': median(values), 'low': low,
+            'high': high}
 
 
 def verdict_at_least(value, goal):
