@@ -13,7 +13,7 @@
 
 Run from the repository root::
 
-    python benchmarks/fleet.py [--sizes 1000,10000] [--rounds N]
+    python benchmarks/fleet.py [--quick] [--json FILE]
 
 Placement is openstack-placement's own WSGI application with its own
 database (Nova's functional PlacementFixture: in-process, sqlite). The
@@ -40,6 +40,7 @@ import logging
 import os
 import sys
 import time
+import unittest
 import uuid
 import warnings
 
@@ -60,6 +61,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import exc as sa_exc  # noqa: E402
 
 from benchmarks import stats  # noqa: E402
+from benchmarks import table  # noqa: E402
 from nova_rt import conf as rt_conf  # noqa: E402
 from nova_rt.host import facts as host_facts  # noqa: E402
 from nova_rt import prefilter  # noqa: E402
@@ -105,7 +107,7 @@ class FleetScheduling(test.TestCase):
     """Not a test: the fixtures of Nova's test framework, used to time."""
 
     SIZES = (1000, 10000)
-    ROUNDS = 15
+    ROUNDS = 12
     result = None
 
     def setUp(self):
@@ -329,16 +331,8 @@ class FleetScheduling(test.TestCase):
         type(self).result = result
 
 
-def ready_host(name):
-    """The benchmark's own naming: every hundredth host is ready."""
-    if name.startswith('template-'):
-        return name == 'template-ready'
-    return int(name[4:]) % int(round(1 / READY_SHARE)) == 0
-
-
 def run(sizes=FleetScheduling.SIZES, rounds=FleetScheduling.ROUNDS):
     """-> {size: {'setup_s', 'times': {kind: [s]}, 'hosts': ...}}"""
-    import unittest
     FleetScheduling.SIZES = tuple(sizes)
     FleetScheduling.ROUNDS = rounds
     FleetScheduling.result = None
@@ -350,22 +344,39 @@ def run(sizes=FleetScheduling.SIZES, rounds=FleetScheduling.ROUNDS):
     return FleetScheduling.result
 
 
-def main(argv):
-    import argparse
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--sizes', default='1000,10000')
-    parser.add_argument('--rounds', type=int, default=FleetScheduling.ROUNDS)
-    args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(',')]
-    result = run(sizes, args.rounds)
-    for size, r in sorted(result.items()):
-        print('%6d hosts (setup %.1f s):' % (size, r['setup_s']))
-        for kind in KINDS:
-            print('   %-12s median %8.1f ms  hosts chosen: %s' % (
-                kind, stats.median(r['times'][kind]) * 1e3,
-                ', '.join(r['hosts'][kind][:4])))
-    return 0
+GOAL = 1.0
+GOAL_HOSTS = 10000
+
+
+def figures(quick=False):
+    sizes = (200,) if quick else (1000, GOAL_HOSTS)
+    result = run(sizes, rounds=6 if quick else FleetScheduling.ROUNDS)
+    rows = []
+    for size in sizes:
+        r = result[size]
+        times = r['times']
+        ordinary = stats.median(times['ordinary'])
+        for kind, label in (('rt_trait', 'real-time with the ready trait'),
+                            ('rt_no_trait', 'real-time without the trait')):
+            s = stats.compare(times['ordinary'], times[kind])
+            at_goal = size == GOAL_HOSTS and kind == 'rt_trait'
+            rows.append(table.Row(
+                'select_destinations, %d hosts: %s / ordinary'
+                % (size, label),
+                '<= %.1f' % GOAL if at_goal else '-',
+                '%.0f vs %.0f ms' % (s['other'] * 1e3, ordinary * 1e3),
+                stats.verdict_of(s, GOAL) if at_goal else stats.INFO,
+                ratio=s['ratio'], low=s['low'], high=s['high'],
+                note='' if kind == 'rt_no_trait' else (
+                    'real placement + Nova scheduler, 1 %% ready; median '
+                    'of %d interleaved rounds; fleet set up in %.1f s'
+                    % (s['n'], r['setup_s']))))
+    return rows
+
+
+def main(argv=None):
+    return table.module_main(figures, __doc__.splitlines()[0], argv)
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
