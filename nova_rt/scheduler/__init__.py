@@ -32,6 +32,7 @@ from nova_rt import conf as rt_conf
 from nova_rt import exception
 from nova_rt import fitting
 from nova_rt.host import facts as host_facts
+from nova_rt import prefilter
 from nova_rt import request as rt_request
 
 LOG = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ MAX_FACT_VERSIONS = 4096
 _hosts = cachetools.LRUCache(maxsize=MAX_HOSTS)
 # (host, node, stats version) already warned about.
 _logged = cachetools.LRUCache(maxsize=MAX_HOSTS)
+# (flavor, what is wrong) already warned about: a flavor that does not
+# ask placement for the ready trait, said once per flavor.
+_flavors_warned = cachetools.LRUCache(maxsize=MAX_FACT_VERSIONS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +74,7 @@ class Ask:
     error: ty.Optional[exception.InvalidRealtimeRequest] = None
     guest_cells: ty.Optional[tuple] = None
     policy: Policy = dataclasses.field(default_factory=Policy.from_conf)
+    placement: ty.Optional[prefilter.PlacementCut] = None
 
     @property
     def realtime(self):
@@ -87,6 +92,7 @@ def clear_caches():
     """Forget every parsed host (the tests and benchmarks start cold)."""
     _hosts.clear()
     _logged.clear()
+    _flavors_warned.clear()
     _facts_of_version.cache_clear()
 
 
@@ -107,13 +113,48 @@ def ask(spec_obj):
             rt_request.RequestPolicy.from_conf(rt_conf.nova_conf()))
     except exception.InvalidRealtimeRequest as e:
         return Ask(None, e)
+    policy = Policy.from_conf()
+    placement = None
+    if request is not None:
+        placement = prefilter.placement_cut(flavor.extra_specs or {},
+                                            policy.lab_mode)
     guest_cells = None
     if request is not None and spec_obj.obj_attr_is_set('numa_topology') \
             and spec_obj.numa_topology:
         # Nova's own split (automatic or hw:numa_cpus.N).
         guest_cells = tuple(len(cell.pcpuset) or len(cell.cpuset)
                             for cell in spec_obj.numa_topology.cells)
-    return Ask(request, None, guest_cells)
+    return Ask(request, None, guest_cells, policy, placement)
+
+
+def warn_placement(spec_obj, the_ask):
+    """Say, once per flavor, that a real-time flavor does not ask placement
+    for the ready trait (or asks for something no host it may use has).
+
+    nova-api validates one extra spec at a time and never sees the whole
+    flavor, so this is where a flavor without the trait is first seen.
+    """
+    cut = the_ask.placement
+    if cut is None or cut.asked:
+        return
+    flavor = spec_obj.flavor
+    key = (getattr(flavor, 'flavorid', None) or getattr(flavor, 'name', '?'),
+           cut.state, cut.trait)
+    if key in _flavors_warned:
+        return
+    _flavors_warned[key] = True
+    if cut.state == prefilter.CONFLICT:
+        LOG.warning('nova-rt: real-time flavor %(flavor)s cannot be '
+                    'scheduled: %(message)s',
+                    {'flavor': key[0], 'message': cut.message},
+                    instance_uuid=spec_obj.instance_uuid)
+    else:
+        LOG.warning('nova-rt: real-time flavor %(flavor)s does not ask '
+                    'placement for %(trait)s, so every candidate host is '
+                    'loaded and filtered: %(message)s',
+                    {'flavor': key[0], 'trait': cut.trait,
+                     'message': cut.message},
+                    instance_uuid=spec_obj.instance_uuid)
 
 
 def _facts(stats):
