@@ -20,9 +20,9 @@ functional test framework), then times, on the same instance, Nova's own
 ``LibvirtDriver._get_guest_config`` (A) and nova-rt's override (B: the
 same call plus the request model and the designer) in interleaved rounds:
 each round calls A and B alternately, call by call (B first every other
-round), and gives one ratio B/A of their CPU time. The figure is the median of the rounds' ratios with
-its 95 % interval, in process CPU time (another process's load does not
-count). Goal: at most 2 % added, the whole interval within it.
+round), and gives one ratio B/A of their CPU time (another process's load
+does not count). The figure is the median of the rounds' ratios with its
+95 % interval. Goal: at most 2 % added, the whole interval within it.
 """
 
 import importlib

@@ -54,6 +54,47 @@ def _capacity_prefix(items, capacity):
     return len(items)
 
 
+def _columns(cells, shapes):
+    """Every way to place one flavor of each shape: (shape, ((cell index,
+    CPUs), ...)); a two-node shape on each ordered pair of one host's
+    cells.
+    """
+    by_host = collections.defaultdict(list)
+    for index, (host, _, _) in enumerate(cells):
+        by_host[host].append(index)
+    columns = []
+    for s, split in enumerate(shapes):
+        if len(split) == 1:
+            columns.extend((s, ((i, split[0]),)) for i in range(len(cells)))
+            continue
+        for members in by_host.values():
+            for pair in itertools.permutations(members, len(split)):
+                columns.append((s, tuple(zip(pair, split))))
+    return columns
+
+
+class _Rows:
+    """A sparse constraint matrix built row by row."""
+
+    def __init__(self):
+        self.rows, self.cols, self.vals = [], [], []
+        self.lower, self.upper = [], []
+
+    def add(self, entries, lower, upper):
+        row = len(self.lower)
+        for col, val in entries:
+            self.rows.append(row)
+            self.cols.append(col)
+            self.vals.append(val)
+        self.lower.append(lower)
+        self.upper.append(upper)
+
+    def constraint(self, n_vars):
+        matrix = sparse.csr_array((self.vals, (self.rows, self.cols)),
+                                  shape=(len(self.lower), n_vars))
+        return optimize.LinearConstraint(matrix, self.lower, self.upper)
+
+
 def solve(hosts, items, time_limit=60.0):
     """The longest prefix of ``items`` that fits ``hosts`` at once.
 
@@ -67,73 +108,42 @@ def solve(hosts, items, time_limit=60.0):
              for c, cap in enumerate(caps)]
     capacity = sum(cap for _, _, cap in cells)
     items = list(items[:_capacity_prefix(items, capacity)])
-    shapes = sorted({_split(v, n, e) for v, e, n in items})
-    of_shape = [shapes.index(_split(v, n, e)) for v, e, n in items]
-    columns = []          # (shape, ((cell index, cpus), ...))
-    by_host = collections.defaultdict(list)
-    for index, (h, _, _) in enumerate(cells):
-        by_host[h].append(index)
-    for s, split in enumerate(shapes):
-        if len(split) == 1:
-            columns.extend((s, ((i, split[0]),)) for i in range(len(cells)))
-            continue
-        for members in by_host.values():
-            for pair in itertools.permutations(members, len(split)):
-                columns.append((s, tuple(zip(pair, split))))
-    n_items, n_cols = len(items), len(columns)
-    size = np.array([sum(_split(v, n, e)) for v, e, n in items], float)
-    # Variables: x (items) then the counts of each column.
-    c = np.concatenate([-size, np.zeros(n_cols)])
-    integrality = np.ones(n_items + n_cols)
-    upper = np.concatenate([np.ones(n_items), np.full(n_cols, np.inf)])
-    rows, cols, vals, lower_b, upper_b = [], [], [], [], []
-    row = 0
-    # Cell capacities.
+    splits = [_split(v, n, e) for v, e, n in items]
+    shapes = sorted(set(splits))
+    columns = _columns(cells, shapes)
+    n_items = len(items)
+    n_vars = n_items + len(columns)
+    rows = _Rows()
+    # Variables: x (item i placed), then the count of each column.
+    by_cell = collections.defaultdict(list)
     for j, (_, parts) in enumerate(columns):
         for cell, cpus in parts:
-            rows.append(cell)
-            cols.append(n_items + j)
-            vals.append(cpus)
-    lower_b += [-np.inf] * len(cells)
-    upper_b += [cap for _, _, cap in cells]
-    row = len(cells)
-    # Counts of each shape placed = items of that shape placed.
-    for s in range(len(shapes)):
-        for i in range(n_items):
-            if of_shape[i] == s:
-                rows.append(row)
-                cols.append(i)
-                vals.append(1.0)
-        for j, (shape, _) in enumerate(columns):
-            if shape == s:
-                rows.append(row)
-                cols.append(n_items + j)
-                vals.append(-1.0)
-        lower_b.append(0.0)
-        upper_b.append(0.0)
-        row += 1
+            by_cell[cell].append((n_items + j, cpus))
+    for index, (_, _, cap) in enumerate(cells):
+        rows.add(by_cell[index], -np.inf, cap)
+    # Placements of a shape = placed items of that shape.
+    for s, split in enumerate(shapes):
+        rows.add([(i, 1.0) for i in range(n_items) if splits[i] == split] +
+                 [(n_items + j, -1.0) for j, (shape, _) in enumerate(columns)
+                  if shape == s], 0.0, 0.0)
     # A prefix: x_i >= x_(i+1).
     for i in range(n_items - 1):
-        rows += [row, row]
-        cols += [i, i + 1]
-        vals += [1.0, -1.0]
-        lower_b.append(0.0)
-        upper_b.append(np.inf)
-        row += 1
-    matrix = sparse.csr_array((vals, (rows, cols)),
-                              shape=(row, n_items + n_cols))
+        rows.add([(i, 1.0), (i + 1, -1.0)], 0.0, np.inf)
+    size = np.array([sum(split) for split in splits], float)
     result = optimize.milp(
-        c, integrality=integrality,
-        bounds=optimize.Bounds(np.zeros(n_items + n_cols), upper),
-        constraints=optimize.LinearConstraint(matrix, lower_b, upper_b),
+        np.concatenate([-size, np.zeros(len(columns))]),
+        integrality=np.ones(n_vars),
+        bounds=optimize.Bounds(np.zeros(n_vars), np.concatenate(
+            [np.ones(n_items), np.full(len(columns), np.inf)])),
+        constraints=rows.constraint(n_vars),
         options={'time_limit': time_limit, 'disp': False})
     if result.x is None:
         raise RuntimeError('HiGHS found no packing: %s' % result.message)
-    placed = int(round(sum(result.x[:n_items])))
     bound = getattr(result, 'mip_dual_bound', None)
-    return {'placed': placed,
-            'cpus': int(round(-result.fun)),
+    cpus = int(round(-result.fun))
+    return {'placed': int(round(sum(result.x[:n_items]))),
+            'cpus': cpus,
             'bound_cpus': (int(np.floor(-bound + 1e-6)) if bound is not None
-                           else int(round(-result.fun))),
+                           else cpus),
             'optimal': result.status == 0,
             'capacity': capacity}

@@ -15,11 +15,11 @@ imported only here; the unit tier imports only their pure parts (stats,
 table, optimum, cloud).
 """
 
+import testtools
+
 from benchmarks import fleet
 from benchmarks import host_check
 from benchmarks import scheduler as bench
-import testtools
-
 from nova_rt import conf as rt_conf
 from nova_rt import scheduler
 
