@@ -98,6 +98,13 @@ function configure_nova_rt_tempest {
 }
 
 function create_nova_rt_flavor {
+    # Placement's first cut (nova_rt/prefilter.py): a real-time flavor
+    # requires the trait of the hosts it may use, the lab trait on a lab
+    # cloud; RealtimeFilter then judges only those hosts.
+    local trait=CUSTOM_NOVA_RT_READY
+    if [[ "$NOVA_RT_LAB_MODE" == "True" ]]; then
+        trait=CUSTOM_NOVA_RT_LAB
+    fi
     if ! openstack --os-cloud "$NOVA_RT_ADMIN_CLOUD" flavor show rt.small >/dev/null 2>&1; then
         openstack --os-cloud "$NOVA_RT_ADMIN_CLOUD" flavor create rt.small \
             --vcpus 2 --ram 512 --disk 1 \
@@ -105,7 +112,8 @@ function create_nova_rt_flavor {
             --property hw:cpu_realtime=yes \
             --property hw:cpu_realtime_mask=^0 \
             --property rt:vcpu_priority=10 \
-            --property rt:host_kernel=any
+            --property rt:host_kernel=any \
+            --property "trait:$trait=required"
     fi
 }
 

@@ -16,6 +16,7 @@ Nova's exclusions ("0-7,^3", "^0"), so a mask reads the same here as in
 ``hw:cpu_realtime_mask`` and in ``/sys/devices/system/cpu/isolated``.
 """
 
+import functools
 import re
 
 from nova_rt import exception
@@ -93,6 +94,22 @@ def parse(spec, what='cpuset'):
     if not isinstance(spec, str):
         raise exception.InvalidCPUSet(what=what, spec=spec,
                                       reason='not a string')
+    if len(spec) <= _CACHED_SPEC_LENGTH:
+        # A host audit parses the same few masks hundreds of times (every
+        # IRQ's affinity); errors are raised, never cached.
+        return _parse_cached(spec, what)
+    return _parse(spec, what)
+
+
+_CACHED_SPEC_LENGTH = 512
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(spec, what):
+    return _parse(spec, what)
+
+
+def _parse(spec, what):
     include, exclude = [], []
     for first, last, negate in _ranges(spec, what):
         (exclude if negate else include).append((first, last))
@@ -105,6 +122,17 @@ def format(cpus):
     ``{0, 1, 2, 3, 5}`` -> ``"0-3,5"``; ``{4, 5}`` -> ``"4-5"``. The empty
     set is ``""``.
     """
+    if isinstance(cpus, frozenset):
+        return _format_cached(cpus)
+    return _format(cpus)
+
+
+@functools.lru_cache(maxsize=1024)
+def _format_cached(cpus):
+    return _format(cpus)
+
+
+def _format(cpus):
     parts = []
     ordered = sorted(cpus)
     i = 0

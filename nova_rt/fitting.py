@@ -48,19 +48,69 @@ REASONS = (NOT_READY, INVALID_REQUEST, KERNEL, KTHREAD_PRIORITY, LATENCY,
            DEDICATED_HOST)
 
 
-@dataclasses.dataclass(frozen=True)
 class CellCapacity:
     """Free isolated CPUs of one host NUMA cell.
 
     ``free_cores`` counts cores whose every thread is free and isolated;
-    ``threads`` is the cell's threads per core (1 without SMT).
+    ``threads`` is the cell's threads per core (1 without SMT). Built by
+    ``cell_capacity``, it computes those two when first asked, from
+    references to the cell's own sets: only ``hw:cpu_thread_policy=isolate``
+    requests need them, and the scheduler builds a CellCapacity for every
+    cell of every ready host (no new set kept per cell keeps the garbage
+    collector out of that path).
     """
 
-    id: int
-    isolated: int
-    free: int
-    free_cores: int
-    threads: int
+    __slots__ = ('cell_id', 'isolated', 'free', '_free_cores', '_threads',
+                 '_isolated_cpus', '_pcpuset', '_pinned', '_siblings')
+
+    def __init__(self, cell_id, isolated, free, free_cores=None,
+                 threads=None, isolated_cpus=None, pcpuset=(), pinned=(),
+                 siblings=()):
+        self.cell_id = cell_id
+        self.isolated = isolated
+        self.free = free
+        self._free_cores = free_cores
+        self._threads = threads
+        self._isolated_cpus = isolated_cpus
+        self._pcpuset = pcpuset
+        self._pinned = pinned
+        self._siblings = siblings
+
+    @property
+    def threads(self):
+        if self._threads is None:
+            self._threads = max(map(len, self._siblings), default=1) or 1
+        return self._threads
+
+    @property
+    def free_cores(self):
+        if self._free_cores is None:
+            threads = self.threads
+            if threads == 1:
+                self._free_cores = self.free
+            else:
+                free = self._isolated_cpus.intersection(
+                    self._pcpuset).difference(self._pinned)
+                self._free_cores = sum(
+                    1 for sib in self._siblings
+                    if len(sib) == threads and free.issuperset(sib))
+        return self._free_cores
+
+    def _key(self):
+        return (self.cell_id, self.isolated, self.free, self.free_cores,
+                self.threads)
+
+    def __eq__(self, other):
+        if not isinstance(other, CellCapacity):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return ('CellCapacity(cell_id=%r, isolated=%r, free=%r, '
+                'free_cores=%r, threads=%r)' % self._key())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,14 +150,10 @@ def cell_capacity(cell_id, pcpuset, pinned_cpus, siblings, isolated_cpus):
     :param isolated_cpus: the host's isolated CPUs (frozenset)
     """
     usable = isolated_cpus.intersection(pcpuset)
-    free = usable.difference(pinned_cpus)
-    threads = max(map(len, siblings), default=1) or 1
-    if threads == 1:
-        free_cores = len(free)
-    else:
-        free_cores = sum(1 for sib in siblings
-                         if len(sib) == threads and free.issuperset(sib))
-    return CellCapacity(cell_id, len(usable), len(free), free_cores, threads)
+    return CellCapacity(cell_id, len(usable),
+                        len(usable.difference(pinned_cpus)),
+                        isolated_cpus=isolated_cpus, pcpuset=pcpuset,
+                        pinned=pinned_cpus, siblings=siblings)
 
 
 def capacity(facts, cells):

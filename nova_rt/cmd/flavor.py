@@ -18,6 +18,7 @@ import sys
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
 from nova_rt import exception
+from nova_rt import prefilter
 from nova_rt import request as rt_request
 
 
@@ -81,11 +82,16 @@ def explain_flavor(args, out=None):
         else:
             out.write('invalid flavor: %s\n' % e.message)
         return cmd_args.EXIT_NEGATIVE
+    cut = None
+    if request is not None:
+        cut = prefilter.placement_cut(dict(args.property),
+                                      conf.nova_rt.lab_mode)
+        result['placement'] = cut.to_dict()
     if args.format == 'json':
         json.dump(result, out, indent=2)
         out.write('\n')
     else:
-        out.write(render_text(args.vcpus, request))
+        out.write(render_text(args.vcpus, request, cut))
     return cmd_args.EXIT_OK
 
 
@@ -97,7 +103,15 @@ def _emulator_placement(request):
     return 'the host CPUs of the housekeeping vCPUs'
 
 
-def render_text(vcpus, request):
+def _placement(cut):
+    if cut.state == prefilter.ASKED:
+        return cut.message
+    if cut.state == prefilter.MISSING:
+        return 'not asked: %s' % cut.message
+    return 'WRONG: %s' % cut.message
+
+
+def render_text(vcpus, request, cut=None):
     if request is None:
         return ('%d vCPUs, not real-time: nova-rt leaves this flavor to '
                 'Nova.\n' % vcpus)
@@ -139,6 +153,8 @@ def render_text(vcpus, request):
         rows.append(('guest kernel args', ' '.join(d['guest_kernel_args'])))
         rows.append(('delivered as', 'SMBIOS type 11 OEM strings; '
                      '<os><cmdline> for direct kernel boot'))
+    if cut is not None:
+        rows.append(('placement', _placement(cut)))
     width = max(len(label) for label, _ in rows)
     return ''.join('%-*s  %s\n' % (width + 1, label + ':', value)
                    for label, value in rows)

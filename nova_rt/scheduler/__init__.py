@@ -32,6 +32,7 @@ from nova_rt import conf as rt_conf
 from nova_rt import exception
 from nova_rt import fitting
 from nova_rt.host import facts as host_facts
+from nova_rt import prefilter
 from nova_rt import request as rt_request
 
 LOG = logging.getLogger(__name__)
@@ -45,6 +46,24 @@ MAX_FACT_VERSIONS = 4096
 _hosts = cachetools.LRUCache(maxsize=MAX_HOSTS)
 # (host, node, stats version) already warned about.
 _logged = cachetools.LRUCache(maxsize=MAX_HOSTS)
+# (flavor, what is wrong) already warned about: a flavor that does not
+# ask placement for the ready trait, said once per flavor.
+_flavors_warned = cachetools.LRUCache(maxsize=MAX_FACT_VERSIONS)
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """The scheduler's ``[nova_rt]`` options, read once per request."""
+
+    lab_mode: bool = False
+    forbid_ram_overcommit: bool = False
+    dedicate_hosts: bool = False
+
+    @classmethod
+    def from_conf(cls):
+        group = rt_conf.nova_conf().nova_rt
+        return cls(group.lab_mode, group.forbid_ram_overcommit,
+                   group.dedicate_hosts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +73,8 @@ class Ask:
     request: ty.Optional[rt_request.RealtimeRequest]
     error: ty.Optional[exception.InvalidRealtimeRequest] = None
     guest_cells: ty.Optional[tuple] = None
+    policy: Policy = dataclasses.field(default_factory=Policy.from_conf)
+    placement: ty.Optional[prefilter.PlacementCut] = None
 
     @property
     def realtime(self):
@@ -71,6 +92,7 @@ def clear_caches():
     """Forget every parsed host (the tests and benchmarks start cold)."""
     _hosts.clear()
     _logged.clear()
+    _flavors_warned.clear()
     _facts_of_version.cache_clear()
 
 
@@ -91,6 +113,11 @@ def ask(spec_obj):
             rt_request.RequestPolicy.from_conf(rt_conf.nova_conf()))
     except exception.InvalidRealtimeRequest as e:
         return Ask(None, e)
+    policy = Policy.from_conf()
+    placement = None
+    if request is not None:
+        placement = prefilter.placement_cut(flavor.extra_specs or {},
+                                            policy.lab_mode)
     guest_cells = None
     if request is not None and spec_obj.obj_attr_is_set('numa_topology') \
             and spec_obj.numa_topology:
@@ -100,7 +127,37 @@ def ask(spec_obj):
             len(cell.pcpuset) if request.cpu_policy == 'mixed'
             else len(cell.pcpuset) or len(cell.cpuset)
             for cell in spec_obj.numa_topology.cells)
-    return Ask(request, None, guest_cells)
+    return Ask(request, None, guest_cells, policy, placement)
+
+
+def warn_placement(spec_obj, the_ask):
+    """Say, once per flavor, that a real-time flavor does not ask placement
+    for the ready trait (or asks for something no host it may use has).
+
+    nova-api validates one extra spec at a time and never sees the whole
+    flavor, so this is where a flavor without the trait is first seen.
+    """
+    cut = the_ask.placement
+    if cut is None or cut.asked:
+        return
+    flavor = spec_obj.flavor
+    key = (getattr(flavor, 'flavorid', None) or getattr(flavor, 'name', '?'),
+           cut.state, cut.trait)
+    if key in _flavors_warned:
+        return
+    _flavors_warned[key] = True
+    if cut.state == prefilter.CONFLICT:
+        LOG.warning('nova-rt: real-time flavor %(flavor)s cannot be '
+                    'scheduled: %(message)s',
+                    {'flavor': key[0], 'message': cut.message},
+                    instance_uuid=spec_obj.instance_uuid)
+    else:
+        LOG.warning('nova-rt: real-time flavor %(flavor)s does not ask '
+                    'placement for %(trait)s, so every candidate host is '
+                    'loaded and filtered: %(message)s',
+                    {'flavor': key[0], 'trait': cut.trait,
+                     'message': cut.message},
+                    instance_uuid=spec_obj.instance_uuid)
 
 
 def _facts(stats):
@@ -140,12 +197,38 @@ def _unreadable(host_state, error):
                      'error': exception.shortened(str(error), 300)})
 
 
-def host_view(host_state):
-    """HostState -> HostView (facts and capacity), cached per host."""
+# The NUMACell fields the capacity needs, read where oslo.versionedobjects
+# stores a set field (``_obj_<name>``, its ``base._get_attrname``): the
+# scheduler builds the capacity of every cell of every ready host, and the
+# generated getters cost more than the count itself. An unset field falls
+# back to the getter.
+_CELL_FIELDS = tuple('_obj_' + name for name in (
+    'id', 'pcpuset', 'pinned_cpus', 'siblings'))
+_CELLS = '_obj_cells'
+
+
+def _cells(topology):
+    """((id, pcpuset, pinned_cpus, siblings), ...) of a NUMATopology."""
+    cid, pcpus, pinned, siblings = _CELL_FIELDS
+    try:
+        return [(getattr(c, cid), getattr(c, pcpus), getattr(c, pinned),
+                 getattr(c, siblings)) for c in getattr(topology, _CELLS)]
+    except AttributeError:
+        # Not set (or not an object): the fields' own getters decide.
+        return [(c.id, c.pcpuset, c.pinned_cpus, c.siblings)
+                for c in topology.cells]
+
+
+def host_view(host_state, lab=None):
+    """HostState -> HostView (facts and capacity), cached per host.
+
+    ``lab``: the scheduler's ``[nova_rt] lab_mode`` (read when None).
+    """
     stats = getattr(host_state, 'stats', None) or {}
     topology = host_state.numa_topology
     key = (host_state.host, host_state.nodename)
-    lab = rt_conf.nova_conf().nova_rt.lab_mode
+    if lab is None:
+        lab = rt_conf.nova_conf().nova_rt.lab_mode
     cached = _hosts.get(key)
     if cached is not None and cached[0] is stats and \
             cached[1] is topology and cached[2] == lab:
@@ -158,19 +241,17 @@ def host_view(host_state):
             *(cell.pcpuset for cell in topology.cells)))
     cap = None
     if facts is not None and facts.ready and topology:
-        cap = fitting.capacity(facts, (
-            (cell.id, cell.pcpuset, cell.pinned_cpus, cell.siblings)
-            for cell in topology.cells))
+        cap = fitting.capacity(facts, _cells(topology))
     view = HostView(facts, cap, error)
     _hosts[key] = (stats, topology, lab, view)
     return view
 
 
 def _judge(host_state, the_ask):
-    view = host_view(host_state)
+    group = the_ask.policy
+    view = host_view(host_state, group.lab_mode)
     if view.error is not None and the_ask.request is not None:
         return fitting.Verdict(fitting.NOT_READY, view.error)
-    group = rt_conf.nova_conf().nova_rt
     return fitting.verdict(
         the_ask.request, view.facts, view.capacity,
         guest_cells=the_ask.guest_cells,
@@ -207,7 +288,7 @@ def _invalid(host_state, the_ask):
     """
     refused = fitting.Verdict(fitting.INVALID_REQUEST, str(the_ask.error))
     try:
-        view = host_view(host_state)
+        view = host_view(host_state, the_ask.policy.lab_mode)
     except Exception as e:
         _unreadable(host_state, '%s: %s' % (type(e).__name__, e))
         return refused
@@ -219,7 +300,7 @@ def score(host_state, the_ask):
     it does not apply or the host cannot be judged.
     """
     try:
-        view = host_view(host_state)
+        view = host_view(host_state, the_ask.policy.lab_mode)
         return fitting.score(the_ask.request, view.facts, view.capacity)
     except Exception as e:
         _unreadable(host_state, '%s: %s' % (type(e).__name__, e))

@@ -58,6 +58,7 @@ class RealtimeFilter(filters.BaseHostFilter):
                         "nova-rt's driver pass, which fails the build with "
                         'this reason', the_ask.error,
                         instance_uuid=spec_obj.instance_uuid)
+        scheduler.warn_placement(spec_obj, the_ask)
         rejected = collections.Counter()
         total = 0
         for host_state in filter_obj_list:

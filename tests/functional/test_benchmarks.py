@@ -10,13 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The benchmarks' machinery, at a small size and untimed: the benchmarks
-stay runnable. Only this tier imports benchmarks/; the unit tier never
-does.
+stay runnable. The benchmarks that load Nova's test framework are
+imported only here; the unit tier imports only their pure parts (stats,
+table, optimum, cloud).
 """
 
-from benchmarks import scheduler as bench
 import testtools
 
+from benchmarks import fleet
+from benchmarks import host_check
+from benchmarks import scheduler as bench
 from nova_rt import conf as rt_conf
 from nova_rt import scheduler
 
@@ -39,5 +42,32 @@ class SchedulerBenchmarkTest(testtools.TestCase):
             10.0, rt_conf.nova_conf().nova_rt.realtime_weight_multiplier)
 
     def test_cost_runs(self):
-        cold, warm, numa, n_rt, n_numa = bench.cost(30, repeat=1)
-        self.assertGreaterEqual(n_rt, n_numa)
+        samples = bench.cost(30, rounds=2)
+        for kind in ('cold', 'warm', 'numa'):
+            self.assertEqual(2, len(samples[kind]))
+        self.assertGreaterEqual(samples['passed_rt'],
+                                samples['passed_numa'])
+
+
+class FleetBenchmarkTest(testtools.TestCase):
+
+    def test_real_placement_and_scheduler_choose_ready_hosts(self):
+        result = fleet.run((120,), rounds=1)[120]
+        hosts = result['hosts']
+        # Every hundredth host is ready: host00100 and the ready template.
+        ready = {'host00100', 'template-ready'}
+        self.assertTrue(set(hosts['rt_trait']) <= ready, hosts)
+        self.assertTrue(set(hosts['rt_no_trait']) <= ready, hosts)
+        self.assertEqual(1, len(hosts['ordinary']))
+        for kind in fleet.KINDS:
+            self.assertEqual(1, len(result['times'][kind]))
+
+
+class HostCheckBenchmarkTest(testtools.TestCase):
+
+    def test_scaled_trees_audit_ready(self):
+        times = host_check.measure(sizes=(64,), rounds=1)
+        self.assertEqual(1, len(times[64]))
+        desc = host_check.scaled(4)
+        self.assertEqual(4, desc['topology']['nodes'])
+        self.assertIn('nohz_full=%s' % desc['isolated'], desc['cmdline'])

@@ -36,6 +36,7 @@ from sqlalchemy import exc as sa_exc
 
 from nova_rt import conf as rt_conf
 from nova_rt.host import facts as host_facts
+from nova_rt import prefilter
 
 ISOLATED = frozenset(range(2, 12))
 FACTS = {
@@ -147,6 +148,30 @@ class RealtimeSchedulingTest(base.ServersTestBase):
                     flavor_id=self.flavor(vcpus, **extra), networks='none')
                 self.assertEqual(expected, self.host_of(server))
                 self._delete_server(server)
+
+    def test_ready_trait_lets_placement_cut_first(self):
+        # With the trait asked for, placement offers only the two ready
+        # hosts (the driver publishes CUSTOM_NOVA_RT_READY there), so
+        # RealtimeFilter judges 2 hosts, not 4; it still judges them:
+        # priority 20 fits only rt-big.
+        flavor_id = self.flavor(4, **dict(
+            prefilter.trait_spec(), **{'rt:vcpu_priority': '20'}))
+        for _ in range(2):
+            server = self._create_server(flavor_id=flavor_id,
+                                         networks='none')
+            self.assertEqual('rt-big', self.host_of(server))
+        self.assertIn('RealtimeFilter rejected 1 of 2 host(s): '
+                      'kthread_priority=1', self.stdlog.logger.output)
+        self.assertNotIn('does not ask placement', self.stdlog.logger.output)
+
+    def test_realtime_flavor_without_the_trait_is_warned_about(self):
+        server = self._create_server(flavor_id=self.flavor(4),
+                                     networks='none')
+        self.assertIn(self.host_of(server), ('rt-big', 'rt-small'))
+        self.assertIn('RealtimeFilter rejected 2 of 4 host(s)',
+                      self.stdlog.logger.output)
+        self.assertIn('does not ask placement for CUSTOM_NOVA_RT_READY',
+                      self.stdlog.logger.output)
 
     def test_no_valid_host_logs_why(self):
         # Placement has 10 PCPUs on each host; RealtimeFilter has the say.

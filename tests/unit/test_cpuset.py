@@ -53,6 +53,19 @@ class ParseTest(testtools.TestCase):
                 self.assertIn('hw:x', str(e))
                 self.assertIn(fragment, str(e))
 
+    def test_cached_results_and_errors(self):
+        # Parsed strings are remembered; errors are raised every time, and
+        # name the source each time.
+        self.assertIs(cpuset.parse('0-3,^2'), cpuset.parse('0-3,^2'))
+        for what in ('a', 'b'):
+            e = self.assertRaises(exception.InvalidCPUSet, cpuset.parse,
+                                  '0-x', what)
+            self.assertIn(what, str(e))
+        long_spec = ','.join(str(i) for i in range(0, 2000, 2))
+        self.assertEqual(1000, len(cpuset.parse(long_spec)))
+        self.assertEqual('0-3', cpuset.format(frozenset({0, 1, 2, 3})))
+        self.assertEqual('0-3', cpuset.format([3, 2, 1, 0]))
+
     def test_not_a_string(self):
         self.assertRaises(exception.InvalidCPUSet, cpuset.parse, 3)
         self.assertRaises(exception.InvalidCPUSet, cpuset.parse, None)

@@ -26,6 +26,8 @@ import tempfile
 import testtools
 import yaml
 
+from nova_rt import prefilter
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
@@ -387,9 +389,21 @@ class PluginTest(PluginBase):
                       '--property hw:cpu_realtime=yes '
                       '--property hw:cpu_realtime_mask=^0 '
                       '--property rt:vcpu_priority=10 '
-                      '--property rt:host_kernel=any', out)
+                      '--property rt:host_kernel=any '
+                      '--property trait:CUSTOM_NOVA_RT_LAB=required', out)
         self.assertIn('nova-rt host check --config-file %s'
                       % self.path('nova-cpu.conf'), out)
+
+    def test_the_flavor_asks_placement_as_the_core_says(self):
+        for lab in (True, False):
+            with self.subTest(lab=lab):
+                (key, value), = prefilter.trait_spec(lab_mode=lab).items()
+                out = self.run_plugin('extra',
+                                      NOVA_RT_LAB_MODE=str(lab))
+                created = [line for line in out if 'flavor create' in line]
+                self.assertEqual(1, len(created), out)
+                self.assertTrue(created[0].endswith(
+                    '--property %s=%s' % (key, value)), created[0])
 
     def test_clean_uninstalls(self):
         self.assertIn('pip_uninstall nova-rt', self.run_plugin('clean clean'))

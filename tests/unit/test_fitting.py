@@ -58,6 +58,19 @@ class CapacityTest(testtools.TestCase):
         self.assertEqual((6, 2, 2), (only.free, only.free_cores,
                                      only.threads))
 
+    def test_counts_from_the_cell_equal_given_counts(self):
+        # The cores are counted when first asked; the result compares
+        # equal to a CellCapacity given the same counts.
+        lazy = fitting.cell_capacity(
+            3, {0, 1, 2, 3, 4, 5, 6, 7}, {0, 5}, [{0, 4}, {1, 5}, {2, 6},
+                                                 {3, 7}],
+            frozenset(range(1, 8)))
+        self.assertEqual(fitting.CellCapacity(3, 7, 6, 2, 2), lazy)
+        self.assertEqual((2, 2), (lazy.free_cores, lazy.threads))
+        self.assertEqual(hash(fitting.CellCapacity(3, 7, 6, 2, 2)),
+                         hash(lazy))
+        self.assertIn('free_cores=2', repr(lazy))
+
     def test_no_sibling_information_means_no_smt(self):
         cap = fitting.capacity(facts(isolated_cpus=frozenset({0, 1})),
                                [(0, {0, 1}, set(), [])])

@@ -39,6 +39,29 @@ class TestHostReader(base.TestCase):
                                                     'sec'))
         self.assertIsNone(self.r.find_line('proc/sys/kernel/x', 'nope'))
 
+    def test_large_files_whole_and_bounded(self):
+        # Read in chunks: a file of several chunks comes back whole, one
+        # byte over the limit is refused, and the root's trailing slash
+        # makes no difference to the paths.
+        big = os.path.join(self.root, 'proc/interrupts')
+        content = b''.join(b'%06d\n' % i for i in range(40000))
+        with open(big, 'wb') as f:
+            f.write(content)
+        self.assertGreater(len(content), 3 * (64 << 10))
+        self.assertEqual(content, self.r.read_bytes('proc/interrupts'))
+        self.assertEqual(content, host_reader.HostReader(
+            self.root + '/').read_bytes('/proc/interrupts'))
+        self.assertEqual(os.path.join(self.root, 'proc/interrupts'),
+                         self.r.path('/proc/interrupts'))
+        with open(big, 'wb') as f:
+            f.write(b'x' * (host_reader.MAX_FILE_BYTES + 1))
+        self.assertRaises(host_reader.HostFileInvalid, self.r.read_bytes,
+                          'proc/interrupts')
+        with open(big, 'wb') as f:
+            f.write(b'x' * host_reader.MAX_FILE_BYTES)
+        self.assertEqual(host_reader.MAX_FILE_BYTES,
+                         len(self.r.read_bytes('proc/interrupts')))
+
     def test_missing(self):
         e = self.assertRaises(host_reader.HostFileMissing, self.r.read,
                               'sys/kernel/realtime')
