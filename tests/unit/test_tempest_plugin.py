@@ -88,6 +88,23 @@ class HostAccessTest(testtools.TestCase):
         self.assertRaises(hostside.HostAccessError, hostside.HostAccess,
                           'telnet')
 
+    def test_command_argv_names_the_host(self):
+        access = hostside.HostAccess(
+            'command', host_command="'/x y/tools/cloud' exec {host} --")
+        self.assertEqual(['/x y/tools/cloud', 'exec', 'compute2', '--',
+                          'bash', '-s'], access.argv('compute2'))
+        for bad in ('', 'tools/cloud exec compute1 --'):
+            e = self.assertRaises(hostside.HostAccessError,
+                                  hostside.HostAccess, 'command',
+                                  host_command=bad)
+            self.assertIn('{host}', str(e))
+
+    def test_command_run_reaches_the_script(self):
+        access = hostside.HostAccess(
+            'command', host_command='env NRT_HOST={host}')
+        self.assertEqual('compute1\n',
+                         access.run('compute1', 'echo "$NRT_HOST"\n'))
+
     def test_local_argv_uses_sudo_unless_root(self):
         access = hostside.HostAccess('local')
         with mock.patch('os.geteuid', return_value=0):
