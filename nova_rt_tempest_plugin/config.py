@@ -62,6 +62,11 @@ OPTS = [
     cfg.StrOpt('metrics_file', default='',
                help='The compute\'s [nova_rt] metrics_file (host_access '
                     'local only): checked with promtool when set.'),
+    cfg.IntOpt('resource_settle_seconds', default=0, min=0,
+               help='Seconds the tests that move servers wait first, so '
+                    'that each compute\'s resource tracker has audited the '
+                    'CPUs the previous test freed (one '
+                    'update_resources_interval and a second).'),
     cfg.IntOpt('vcpu_thread_timeout', default=60,
                help='Seconds to wait for a real-time vCPU thread to show '
                     'its scheduling class after the server went ACTIVE.'),

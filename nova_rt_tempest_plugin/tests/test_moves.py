@@ -53,6 +53,13 @@ class MovesTest(test_cloud.CloudTest):
             raise cls.skipException('needs 2 compute hosts '
                                     '([compute] min_compute_nodes)')
 
+    def setUp(self):
+        super().setUp()
+        # One dedicated CPU a host: let each compute's resource tracker
+        # audit once (update_resources_interval, 5 s in nova-rt's test
+        # cloud) so the scheduler sees the CPUs the previous test freed.
+        time.sleep(CONF.nova_rt.resource_settle_seconds)
+
     @contextlib.contextmanager
     def microversion(self, version):
         """One call at another compute microversion.

@@ -303,6 +303,8 @@ def write_tempest_conf(args, image, flavor, flavor_alt):
         ('service_available', 'cinder', 'false'),
         ('service_available', 'swift', 'false'),
         ('validation', 'run_validation', 'false'),
+        # One update_resources_interval (hosts.sh) and a second.
+        ('nova_rt', 'resource_settle_seconds', '6'),
         ('oslo_concurrency', 'lock_path', os.path.join(args.cloud_dir,
                                                        'data', 'tempest')),
     ]

@@ -167,6 +167,13 @@ write_host_conf() {
     # does not), whose MBR check refuses a bzImage ("Image does not pass
     # safety check"): the test guest boots by direct kernel boot.
     ini "$f" workarounds disable_deep_image_inspection true
+    # Each host has one dedicated CPU here: the scheduler must see a CPU
+    # freed by a delete or a move soon. The resource tracker's periodic
+    # audit (default: every 60 s) corrects the host's NUMA usage that the
+    # scheduler filters on; a CPU pinned by a just-deleted server was seen
+    # still pinned seconds later. TEST ENVIRONMENT: the default is fine
+    # where hosts have more than one free CPU.
+    ini "$f" DEFAULT update_resources_interval 5
     local ctx
     for ctx in nova_sys_admin:nova.privsep.sys_admin_pctxt \
                privsep_osbrick:os_brick.privileged.default; do
