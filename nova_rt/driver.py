@@ -55,31 +55,13 @@ from nova_rt import request as rt_request
 LOG = logging.getLogger(__name__)
 
 
-def _image_properties(props):
-    """The allow-listed image properties that are set.
-
-    Nova's ImageMetaProps keeps a set field as ``_obj_<name>``
-    (oslo.versionedobjects); reading it there skips ``get``, whose
-    ``obj_attr_is_set`` rebuilds the list of ~200 fields for each of the
-    names, on every guest config. Anything else goes through the core.
-    """
-    if props is None or not hasattr(props, 'obj_attr_is_set'):
-        return rt_request.image_properties(props)
-    found = {}
-    for name in rt_request.IMAGE_PROPERTIES:
-        value = getattr(props, '_obj_' + name, None)
-        if value is not None:
-            found[name] = value
-    return found
-
-
 def realtime_request(flavor, image_meta):
     """The RealtimeRequest of an instance's flavor and image, or None."""
     props = None
     if image_meta is not None and 'properties' in image_meta:
         props = image_meta.properties
     extra_specs = dict(flavor.extra_specs or {})
-    image_properties = _image_properties(props)
+    image_properties = rt_request.image_properties(props)
     policy = rt_request.RequestPolicy.from_conf(nova_rt_conf.nova_conf())
     try:
         key = (flavor.vcpus, frozenset(extra_specs.items()),
