@@ -34,8 +34,6 @@ the rule is ``nova_rt.migration``). What goes into the domain is decided by
 ``nova_rt.designer``; what the host is, by ``nova_rt.host``.
 """
 
-import functools
-
 from nova.compute import utils as compute_utils
 from nova import exception as nova_exception
 from nova import objects
@@ -60,29 +58,10 @@ def realtime_request(flavor, image_meta):
     props = None
     if image_meta is not None and 'properties' in image_meta:
         props = image_meta.properties
-    extra_specs = dict(flavor.extra_specs or {})
-    image_properties = rt_request.image_properties(props)
-    policy = rt_request.RequestPolicy.from_conf(nova_rt_conf.nova_conf())
-    try:
-        key = (flavor.vcpus, frozenset(extra_specs.items()),
-               frozenset(image_properties.items()), policy)
-        hash(key)
-    except TypeError:
-        key = None
-    if key is None:
-        return rt_request.build_request(flavor.vcpus, extra_specs,
-                                        image_properties, policy)
-    return _cached_request(*key)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_request(vcpus, extra_specs, image_properties, policy):
-    """build_request of hashable inputs: the driver asks again for every
-    guest config (spawn, reboot, migration) of the same few flavors. An
-    invalid flavor raises every time (exceptions are not cached).
-    """
-    return rt_request.build_request(vcpus, dict(extra_specs),
-                                    dict(image_properties), policy)
+    return rt_request.build_request(
+        flavor.vcpus, dict(flavor.extra_specs or {}),
+        rt_request.image_properties(props),
+        rt_request.RequestPolicy.from_conf(nova_rt_conf.nova_conf()))
 
 
 class _MigratingGuest:
