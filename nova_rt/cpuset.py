@@ -122,17 +122,6 @@ def format(cpus):
     ``{0, 1, 2, 3, 5}`` -> ``"0-3,5"``; ``{4, 5}`` -> ``"4-5"``. The empty
     set is ``""``.
     """
-    if isinstance(cpus, frozenset):
-        return _format_cached(cpus)
-    return _format(cpus)
-
-
-@functools.lru_cache(maxsize=1024)
-def _format_cached(cpus):
-    return _format(cpus)
-
-
-def _format(cpus):
     parts = []
     ordered = sorted(cpus)
     i = 0

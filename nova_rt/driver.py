@@ -34,8 +34,6 @@ the rule is ``nova_rt.migration``). What goes into the domain is decided by
 ``nova_rt.designer``; what the host is, by ``nova_rt.host``.
 """
 
-import functools
-
 from nova.compute import utils as compute_utils
 from nova import exception as nova_exception
 from nova import objects
@@ -55,52 +53,15 @@ from nova_rt import request as rt_request
 LOG = logging.getLogger(__name__)
 
 
-def _image_properties(props):
-    """The allow-listed image properties that are set.
-
-    Nova's ImageMetaProps keeps a set field as ``_obj_<name>``
-    (oslo.versionedobjects); reading it there skips ``get``, whose
-    ``obj_attr_is_set`` rebuilds the list of ~200 fields for each of the
-    names, on every guest config. Anything else goes through the core.
-    """
-    if props is None or not hasattr(props, 'obj_attr_is_set'):
-        return rt_request.image_properties(props)
-    found = {}
-    for name in rt_request.IMAGE_PROPERTIES:
-        value = getattr(props, '_obj_' + name, None)
-        if value is not None:
-            found[name] = value
-    return found
-
-
 def realtime_request(flavor, image_meta):
     """The RealtimeRequest of an instance's flavor and image, or None."""
     props = None
     if image_meta is not None and 'properties' in image_meta:
         props = image_meta.properties
-    extra_specs = dict(flavor.extra_specs or {})
-    image_properties = _image_properties(props)
-    policy = rt_request.RequestPolicy.from_conf(nova_rt_conf.nova_conf())
-    try:
-        key = (flavor.vcpus, frozenset(extra_specs.items()),
-               frozenset(image_properties.items()), policy)
-        hash(key)
-    except TypeError:
-        key = None
-    if key is None:
-        return rt_request.build_request(flavor.vcpus, extra_specs,
-                                        image_properties, policy)
-    return _cached_request(*key)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_request(vcpus, extra_specs, image_properties, policy):
-    """build_request of hashable inputs: the driver asks again for every
-    guest config (spawn, reboot, migration) of the same few flavors. An
-    invalid flavor raises every time (exceptions are not cached).
-    """
-    return rt_request.build_request(vcpus, dict(extra_specs),
-                                    dict(image_properties), policy)
+    return rt_request.build_request(
+        flavor.vcpus, dict(flavor.extra_specs or {}),
+        rt_request.image_properties(props),
+        rt_request.RequestPolicy.from_conf(nova_rt_conf.nova_conf()))
 
 
 class _MigratingGuest:

@@ -19,8 +19,6 @@ SMBIOS type 11 OEM strings on every real-time guest and, for direct-kernel-
 boot images, on the kernel command line itself.
 """
 
-import functools
-
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt import kernel_args
@@ -59,12 +57,10 @@ def parse_extra(value):
     return tokens
 
 
-@functools.lru_cache(maxsize=256)
 def derive(request):
     """The guest kernel arguments of a RealtimeRequest, in order.
 
-    Empty with ``rt:guest_tuning=none``. Cached: a request (frozen) asks
-    for them several times while its guest config is built.
+    Empty with ``rt:guest_tuning=none``.
     """
     if request.guest_tuning == 'none':
         return ()
@@ -93,7 +89,6 @@ def cmdline(request):
     return ' '.join(derive(request))
 
 
-@functools.lru_cache(maxsize=256)
 def oem_strings(request):
     """SMBIOS type 11 entries for the guest ('' entries are never made).
 

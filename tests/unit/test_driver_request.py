@@ -19,7 +19,6 @@ import testtools
 
 from nova_rt import driver
 from nova_rt import exception
-from nova_rt import request as rt_request
 
 objects.register_all()
 
@@ -61,39 +60,11 @@ class RealtimeRequestTest(testtools.TestCase):
                               flavor(**{'hw:cpu_realtime_mask': '^0'}), image)
         self.assertEqual(('hw_cpu_realtime_mask',), e.keys)
 
-    def test_a_flavor_changed_in_place_is_built_again(self):
-        # The request is cached by the flavor's content, never by object.
-        f = flavor(**{'hw:cpu_realtime_mask': '^0'})
-        first = driver.realtime_request(f, None)
-        self.assertIs(first, driver.realtime_request(
-            flavor(**{'hw:cpu_realtime_mask': '^0'}), None))
-        f.extra_specs = dict(f.extra_specs, **{'hw:cpu_realtime_mask': '^0-1'})
-        self.assertEqual(frozenset({2, 3}),
-                         driver.realtime_request(f, None).realtime_vcpus)
-
     def test_an_invalid_flavor_fails_every_time(self):
         bad = flavor(**{'rt:vcpu_priority': '0'})
         for _ in range(2):
             self.assertRaises(exception.InvalidRealtimeRequest,
                               driver.realtime_request, bad, None)
-
-
-class ImagePropertiesTest(testtools.TestCase):
-
-    def test_the_object_read_as_the_core_reads_it(self):
-        for props in ({}, {'hw_cpu_realtime_mask': '^0', 'hw_pmu': False},
-                      {'hw_numa_nodes': 2, 'hw_mem_page_size': 'large',
-                       'hw_cpu_policy': 'dedicated',
-                       'hw_cpu_thread_policy': 'isolate',
-                       'hw_disk_bus': 'virtio'}):
-            with self.subTest(props=props):
-                meta = objects.ImageMeta.from_dict({'properties': props})
-                self.assertEqual(
-                    rt_request.image_properties(meta.properties),
-                    driver._image_properties(meta.properties))
-                # A plain mapping goes through the core.
-                self.assertEqual(rt_request.image_properties(props),
-                                 driver._image_properties(props))
 
 
 class FakeLibvirtError(Exception):
