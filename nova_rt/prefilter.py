@@ -18,8 +18,8 @@ candidates only from those hosts, so the scheduler loads and filters a few
 hosts instead of the whole fleet. RealtimeFilter still judges each of them:
 the trait says "ready", not "fits".
 
-This is the one rule; ``nova-rt flavor explain``, the scheduler's warning
-and devstack's example flavor use it.
+This is the one rule; ``nova-rt flavor explain``, the scheduler's warning,
+``openstack realtime flavor create`` and devstack's example flavor use it.
 """
 
 import dataclasses
@@ -27,6 +27,7 @@ import dataclasses
 from nova_rt.host import facts as host_facts
 from nova_rt import request as rt_request
 
+REQUIRED = 'required'
 ASKED = 'asked'
 MISSING = 'missing'
 CONFLICT = 'conflict'
@@ -45,7 +46,23 @@ def trait_key(trait):
 
 def trait_spec(lab_mode=False):
     """{extra spec: value} to add to a real-time flavor."""
-    return {trait_key(required_trait(lab_mode)): 'required'}
+    return {trait_key(required_trait(lab_mode)): REQUIRED}
+
+
+def required_traits(request, lab_mode=False):
+    """{extra spec: 'required'} for every nova-rt trait a flavor of
+    ``request`` (a RealtimeRequest) should require: the ready trait (the
+    lab one in lab mode), and the traits mirroring the facts it asks for,
+    ``CUSTOM_NOVA_RT_PREEMPT_RT`` for ``rt:host_kernel=preempt_rt`` and
+    ``CUSTOM_NOVA_RT_CAT`` for ``rt:l3_cache_kib``. The published traits
+    mirror the facts RealtimeFilter judges (``host.facts.to_traits``).
+    """
+    traits = [required_trait(lab_mode)]
+    if request.host_kernel == 'preempt_rt':
+        traits.append(host_facts.TRAIT_PREEMPT_RT)
+    if request.l3_cache_kib:
+        traits.append(host_facts.TRAIT_CAT)
+    return {trait_key(trait): REQUIRED for trait in traits}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +100,7 @@ def placement_cut(extra_specs, lab_mode=False):
     if not rt_request.is_realtime(extra_specs):
         return PlacementCut(trait, NOT_REALTIME,
                             'not real-time: no trait needed')
-    required = _required_traits(extra_specs, 'required')
+    required = _required_traits(extra_specs, REQUIRED)
     forbidden = _required_traits(extra_specs, 'forbidden')
     other = required & {host_facts.TRAIT_READY, host_facts.TRAIT_LAB}
     other.discard(trait)

@@ -15,28 +15,12 @@ by the request model (``nova_rt.request``) before anything is created:
 """
 
 from nova_rt import exception
-from nova_rt.host import facts as host_facts
+from nova_rt import prefilter
 from nova_rt import request as rt_request
 
 # vCPU 0 keeps the guest's housekeeping (and Nova's emulator threads),
 # the others are real-time: what most real-time flavors want.
 DEFAULT_MASK = '^0'
-REQUIRED = 'required'
-
-
-def required_traits(request):
-    """The placement traits a flavor of ``request`` requires, so placement
-    offers only hosts that can take it and RealtimeFilter sees fewer.
-
-    The one place this choice is made: the published traits mirror the
-    facts RealtimeFilter judges (``nova_rt.host.facts.to_traits``).
-    """
-    traits = [host_facts.TRAIT_READY]
-    if request.host_kernel == 'preempt_rt':
-        traits.append(host_facts.TRAIT_PREEMPT_RT)
-    if request.l3_cache_kib:
-        traits.append(host_facts.TRAIT_CAT)
-    return {'trait:%s' % trait: REQUIRED for trait in traits}
 
 
 def _merge(specs, key, value):
@@ -55,8 +39,9 @@ def extra_specs(vcpus, realtime_mask=None, vcpu_scheduler=None,
         flavor of two vCPUs or more, none for one vCPU
     :param properties: more extra specs, as given (may not contradict the
         others)
-    :param traits: require the placement traits (``required_traits``);
-        false for lab clouds, whose hosts never publish them
+    :param traits: require the placement traits
+        (``nova_rt.prefilter.required_traits``); false for lab clouds, whose
+        hosts never publish the ready trait
     :raises: InvalidRealtimeRequest naming the keys at fault
     """
     properties = dict(properties or {})
@@ -75,6 +60,7 @@ def extra_specs(vcpus, realtime_mask=None, vcpu_scheduler=None,
         _merge(specs, key, value)
     request = rt_request.build_request(vcpus, specs, {}, policy)
     if traits:
-        for key, value in sorted(required_traits(request).items()):
+        for key, value in sorted(
+                prefilter.required_traits(request).items()):
             _merge(specs, key, value)
     return specs, request

@@ -167,3 +167,30 @@ class SchedulerWarningTest(testtools.TestCase):
         # The trait says ready; the count still decides what fits: two
         # guest NUMA nodes need two host cells.
         self.assertEqual([], self.schedule(nodes=2, **{READY: 'required'}))
+
+
+class RequiredTraitsTest(testtools.TestCase):
+
+    def request(self, **specs):
+        from nova_rt import request as rt_request
+        return rt_request.build_request(4, dict(RT, **specs), {}, None)
+
+    def test_ready_and_the_facts_asked_for(self):
+        self.assertEqual(
+            {READY: 'required',
+             'trait:CUSTOM_NOVA_RT_PREEMPT_RT': 'required'},
+            prefilter.required_traits(self.request()))
+        self.assertEqual(
+            {READY: 'required', 'trait:CUSTOM_NOVA_RT_CAT': 'required'},
+            prefilter.required_traits(self.request(
+                **{'rt:host_kernel': 'any', 'rt:l3_cache_kib': '1024'})))
+
+    def test_lab_mode_asks_the_lab_trait(self):
+        self.assertEqual({LAB: 'required'}, prefilter.required_traits(
+            self.request(**{'rt:host_kernel': 'any'}), lab_mode=True))
+
+    def test_what_it_asks_is_what_placement_cut_calls_asked(self):
+        for lab in (False, True):
+            specs = dict(RT, **prefilter.required_traits(
+                self.request(), lab_mode=lab))
+            self.assertTrue(prefilter.placement_cut(specs, lab).asked)
