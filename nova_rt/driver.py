@@ -30,10 +30,15 @@ this host cannot honour before anything is created (``spawn``,
 real-time instance from a host whose ``[libvirt]`` settings permit
 auto-converge or post-copy (``check_can_live_migrate_source``, the source's
 pre-check: its settings decide the migration, and nothing has moved yet;
-the rule is ``nova_rt.migration``). What goes into the domain is decided by
-``nova_rt.designer``; what the host is, by ``nova_rt.host``.
+the rule is ``nova_rt.migration``). After the host boots
+(``resume_state_on_host_boot``), a real-time guest is started again only if
+the host's fresh audit can still honour it; otherwise it stays off, Nova
+sets it to ERROR and its fault says why (doc/source/driver.rst). What goes
+into the domain is decided by ``nova_rt.designer``; what the host is, by
+``nova_rt.host``.
 """
 
+from nova.compute import power_state
 from nova.compute import utils as compute_utils
 from nova import exception as nova_exception
 from nova import objects
@@ -181,6 +186,39 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
             allocations, network_info=network_info,
             block_device_info=block_device_info, power_on=power_on,
             accel_info=accel_info)
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        # [DEFAULT] resume_guests_state_on_host_boot: the host rebooted and
+        # its evidence may have changed (a kernel without isolation, say).
+        # A real-time guest is not started without its real-time host: it
+        # stays off, Nova sets it to ERROR on our error, and the fault tells
+        # the user and the operator why. A guest still running is left be.
+        request = self._realtime_request(instance, instance.image_meta)
+        if request is not None and not self._guest_running(instance):
+            found = self._host_verdict(request)
+            if not found:
+                refusal = nova_exception.ComputeResourcesUnavailable(
+                    reason='nova-rt: %s: %s: the real-time guest is not '
+                           'started again on %s after its boot' % (
+                               found.reason, found.detail,
+                               self._host.get_hostname()))
+                compute_utils.add_instance_fault_from_exc(
+                    context, instance, refusal,
+                    fault_message=refusal.format_message())
+                LOG.error('%s', refusal.format_message(), instance=instance)
+                raise refusal
+        return super().resume_state_on_host_boot(
+            context, instance, network_info, share_info,
+            block_device_info=block_device_info)
+
+    def _guest_running(self, instance):
+        try:
+            guest = self._host.get_guest(instance)
+            return guest.get_power_state(self._host) == power_state.RUNNING
+        except (nova_exception.InternalError,
+                nova_exception.InstanceNotFound):
+            return False
 
     def check_can_live_migrate_destination(self, context, instance,
                                            src_compute_info, dst_compute_info,

@@ -67,6 +67,37 @@ OPTS = [
                     'that each compute\'s resource tracker has audited the '
                     'CPUs the previous test freed (one '
                     'update_resources_interval and a second).'),
+    cfg.StrOpt('latency_image_ref', default='',
+               help='An image whose guest runs "nova-rt-guest latency run" '
+                    'at boot for latency_run_seconds and prints the result '
+                    'on its console as NRT-LATENCY-* lines (nova-rt\'s test '
+                    'cloud builds one when rt-tests is installed); the '
+                    'tests that measure a guest\'s latency skip without '
+                    'it.'),
+    cfg.IntOpt('latency_run_seconds', default=60, min=10,
+               help='How long the latency image\'s run lasts.'),
+    cfg.StrOpt('instances_path', default='/opt/stack/data/nova/instances',
+               help='[DEFAULT] instances_path of the compute hosts: the '
+                    'faults tier checks that no instance directory is '
+                    'left there.'),
+    cfg.StrOpt('host_nova_rt', default='nova-rt',
+               help='The nova-rt command on the compute hosts (for '
+                    '"nova-rt latency run" and "certify" there).'),
+    cfg.StrOpt('host_nova_conf', default='/etc/nova/nova-cpu.conf',
+               help='The compute\'s nova.conf, as the compute host sees '
+                    'it, "{host}" standing for the compute\'s service '
+                    'host name: nova-rt on the host reads its [nova_rt] '
+                    'options (latency_certificate) there.'),
+    cfg.StrOpt('compute_log', default='',
+               help='The nova-compute log file, as the compute host sees '
+                    'it, "{host}" standing for the compute\'s service '
+                    'host name; empty (a journal, say): the tests do not '
+                    'count its lines.'),
+    cfg.IntOpt('load_cycles', default=200, min=2,
+               help='Create/delete cycles of the faults tier\'s load test, '
+                    'half real-time, half ordinary.'),
+    cfg.IntOpt('load_timeout', default=1800, min=1,
+               help='Seconds the load test\'s cycles must be done in.'),
     cfg.IntOpt('vcpu_thread_timeout', default=60,
                help='Seconds to wait for a real-time vCPU thread to show '
                     'its scheduling class after the server went ACTIVE.'),

@@ -70,8 +70,12 @@ def parse_stat(stat):
 THREADS_SCRIPT = r'''
 pid=$(cat %(pidfile)s) || exit 3
 for t in /proc/$pid/task/*; do
-    printf '%%s\t%%s\t%%s\n' "${t##*/}" "$(cat $t/stat)" \
-        "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' $t/status)"
+    # A QEMU worker may exit between the listing and the read: skip it.
+    stat=$(cat $t/stat 2>/dev/null) || continue
+    allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' $t/status \
+              2>/dev/null) || continue
+    [ -n "$stat" ] && [ -n "$allowed" ] || continue
+    printf '%%s\t%%s\t%%s\n' "${t##*/}" "$stat" "$allowed"
 done
 '''
 
@@ -87,6 +91,24 @@ def parse_threads(text):
         threads.append(Thread(int(tid), comm, policy, prio, cpu,
                               cpuset.parse(allowed.strip(), 'Cpus_allowed')))
     return threads
+
+
+LATENCY_MARK = 'NRT-LATENCY-'
+
+
+def latency_console(console):
+    """{'BEGIN': [...], 'JSON': [...], 'ERR': [...], 'RC': [...], ...}: the
+    ``NRT-LATENCY-<TAG>:<value>`` lines the latency test guest prints on
+    its serial console (tests/real/guest.py), by tag, in order. A line may
+    follow kernel output on the same console line.
+    """
+    lines = {'JSON': [], 'ERR': [], 'RC': []}
+    for line in console.replace('\r', '').split('\n'):
+        idx = line.find(LATENCY_MARK)
+        if idx >= 0:
+            tag, _, value = line[idx + len(LATENCY_MARK):].partition(':')
+            lines.setdefault(tag, []).append(value)
+    return lines
 
 
 @dataclasses.dataclass

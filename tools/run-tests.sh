@@ -7,6 +7,9 @@
 #   tools/run-tests.sh unit         # one tier: unit, functional or real
 #   tools/run-tests.sh integration  # a real cloud (tools/cloud up), nova-rt's
 #                                   # tempest plugin against it, cloud down
+#   tools/run-tests.sh faults       # the same cloud under faults and load
+#                                   # (nova_rt_tempest_plugin.tests.faults)
+#   tools/run-tests.sh integration faults   # both on one cloud, then down
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,8 +32,8 @@ fi
 tiers=${*:-unit functional real}
 for tier in $tiers; do
     case "$tier" in
-        unit|functional|real|integration) ;;
-        *) echo "run-tests.sh: unknown tier '$tier' (unit, functional, real, integration)" >&2
+        unit|functional|real|integration|faults) ;;
+        *) echo "run-tests.sh: unknown tier '$tier' (unit, functional, real, integration, faults)" >&2
            exit 2 ;;
     esac
 done
@@ -42,8 +45,9 @@ count() {
     echo "${n:-0}"
 }
 
-# The integration tier: cloud up, tempest with nova-rt's plugin (one test
-# at a time: the compute has few CPUs), cloud down whatever happened.
+# The cloud tiers, integration and faults: cloud up (once for both),
+# tempest with nova-rt's plugin (one test at a time: the computes have few
+# CPUs), cloud down after the last of them whatever happened.
 cloud_up=0
 cloud_down() {
     if [ "$cloud_up" = 1 ]; then
@@ -51,12 +55,21 @@ cloud_down() {
         "$top/tools/cloud" down || status=1
     fi
 }
-run_integration() {
-    local dir=${NOVA_RT_CLOUD_DIR:-$top/.artifacts/cloud}
+# The tests of each cloud tier: the faults package, and all the others.
+declare -A tempest_regex=(
+    [integration]='^nova_rt_tempest_plugin\.tests\.(?!faults\.)'
+    [faults]='^nova_rt_tempest_plugin\.tests\.faults\.'
+)
+last_cloud_tier=
+for tier in $tiers; do
+    case "$tier" in integration|faults) last_cloud_tier=$tier ;; esac
+done
+run_cloud_tier() {
+    local tier=$1 dir=${NOVA_RT_CLOUD_DIR:-$top/.artifacts/cloud}
     # NOVA_RT_CLOUD_COMPUTES: how many compute hosts (tools/cloud up
     # --computes); the last cloud's number, else 1.
     if ! "$top/tools/cloud" up ${NOVA_RT_CLOUD_COMPUTES:+--computes "$NOVA_RT_CLOUD_COMPUTES"}; then
-        echo "integration: the cloud did not come up (logs in $dir/logs)"
+        echo "$tier: the cloud did not come up (logs in $dir/logs)"
         return 1
     fi
     local venv_cloud=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
@@ -67,19 +80,26 @@ run_integration() {
             --workspace-path "$dir/tempest-workspace.yaml" \
             --name nova-rt-integration "$dir/tempest" \
             >"$dir/logs/tempest-init.log" 2>&1; then
-        echo "integration: tempest init failed:"
+        echo "$tier: tempest init failed:"
         tail -n 20 "$dir/logs/tempest-init.log"
         return 1
     fi
     cp "$dir/tempest.conf" "$dir/tempest/etc/tempest.conf"
+    # NOVA_RT_LOAD_CYCLES: the faults tier's load test's create/delete
+    # cycles ([nova_rt] load_cycles; 200 unless told).
+    if [ -n "${NOVA_RT_LOAD_CYCLES:-}" ]; then
+        "$venv_cloud/bin/python" "$top/tools/cloudlib/ini.py" set \
+            "$dir/tempest/etc/tempest.conf" nova_rt load_cycles \
+            "$NOVA_RT_LOAD_CYCLES"
+    fi
     (cd "$dir/tempest" &&
         timeout "${NOVA_RT_TEMPEST_TIMEOUT:-2400}" "$venv_cloud/bin/tempest" \
-            run --concurrency 1 --regex '^nova_rt_tempest_plugin\.')
+            run --concurrency 1 --regex "${tempest_regex[$tier]}")
 }
 
 passed=0 failed=0 skipped=0 status=0
-log=$(mktemp)
-trap 'cloud_down; rm -f "$log"' EXIT
+log=$(mktemp) failures=$(mktemp)
+trap 'cloud_down; rm -f "$log" "$failures"' EXIT
 for tier in $tiers; do
     echo "=== nova-rt $tier tests ==="
     args=()
@@ -92,13 +112,15 @@ for tier in $tiers; do
             # One libvirtd for the whole tier.
             args=(--serial) ;;
     esac
-    if [ "$tier" = integration ]; then
+    if [ "$tier" = integration ] || [ "$tier" = faults ]; then
         # Set here, not in the piped subshell: the EXIT trap must see it.
         cloud_up=1
-        if ! run_integration 2>&1 | tee "$log"; then
+        if ! run_cloud_tier "$tier" 2>&1 | tee "$log"; then
             status=1
         fi
-        cloud_down
+        if [ "$tier" = "$last_cloud_tier" ]; then
+            cloud_down
+        fi
     elif ! "$venv/bin/stestr" --test-path "tests/$tier" run "${args[@]}" \
             2>&1 | tee "$log"; then
         status=1
@@ -110,6 +132,12 @@ for tier in $tiers; do
     passed=$((passed + $(count Passed)))
     failed=$((failed + $(count Failed)))
     skipped=$((skipped + $(count Skipped)))
+    # subunit-trace's '{N} test.id [time] ... FAILED' lines, by tier.
+    sed -n "s/^{[0-9]*} \(.*\) \.\.\. FAILED\$/nova-rt failed ($tier): \1/p" \
+        "$log" >>"$failures"
 done
+# The failed tests' names just above the totals: a CI that shows only the
+# end of its output still names them.
+cat "$failures"
 echo "nova-rt: $passed passed, $failed failed, $skipped skipped"
 exit $status

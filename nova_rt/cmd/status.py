@@ -68,6 +68,9 @@ OVERRIDDEN = {
         'block_migration=False, disk_over_commit=False)',
     'check_can_live_migrate_source':
         '(self, context, instance, dest_check_data, block_device_info=None)',
+    'resume_state_on_host_boot':
+        '(self, context, instance, network_info, share_info, '
+        'block_device_info=None)',
 }
 
 

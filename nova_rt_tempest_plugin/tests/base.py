@@ -117,6 +117,24 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
     def admin_show(self, server_id):
         return self.admin_servers_client.show_server(server_id)['server']
 
+    def allocations(self, server_id):
+        return self.os_admin.placement_client.list_allocations(
+            server_id)['allocations']
+
+    def allocations_left(self, server_ids, timeout=30):
+        """{server id: allocations} of deleted servers that still hold
+        some after ``timeout`` seconds: nova-compute deletes a server's
+        allocations just after the server itself, so an allocation can
+        outlive the server's 404 by a moment.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            left = {sid: a for sid in server_ids
+                    for a in [self.allocations(sid)] if a}
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(1)
+
     def where(self, server_id):
         """(compute address, libvirt domain name) of a server; with
         ``host_access = command`` the address is the compute's host name.
@@ -156,6 +174,25 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
             time.sleep(3)
         self.fail('no %r line in the console within %d s; last lines:\n%s'
                   % (prefix, timeout, '\n'.join(output.splitlines()[-20:])))
+
+    def console_after(self, server_id, boot_id, timeout=120):
+        """The console lines of the guest's boot after ``boot_id`` (None:
+        of its first boot), once it printed NRT-READY.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.servers_client.get_console_output(
+                server_id)['output'].splitlines()
+            boots = [n for n, line in enumerate(lines)
+                     if line.startswith('NRT-BOOT:')]
+            if boots and lines[boots[-1]] != 'NRT-BOOT:%s' % boot_id:
+                this = lines[boots[-1]:]
+                if 'NRT-READY:' in this:
+                    return this
+            self.assertLess(time.monotonic(), deadline,
+                            'no new boot in the console of %s after %s'
+                            % (server_id, boot_id))
+            time.sleep(3)
 
     def record_ps(self, server_id):
         """The QEMU threads as ``ps`` shows them, into the test log."""

@@ -97,8 +97,7 @@ class CloudTest(base.RealtimeTest):
         for host in self.hosts():
             self.assertNotIn(name, self.host_access.domain_names(host),
                              'domain %s left on %s' % (name, host))
-        self.assertEqual({}, self.os_admin.placement_client.list_allocations(
-            server_id)['allocations'])
+        self.assertEqual({}, self.allocations_left([server_id]))
 
 
 class ServiceRestartTest(CloudTest):

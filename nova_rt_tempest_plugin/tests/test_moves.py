@@ -90,10 +90,6 @@ class MovesTest(test_cloud.CloudTest):
         threads = self.threads(server_id)
         return host, name, min(t.tid for t in threads)
 
-    def allocations(self, server_id):
-        return self.os_admin.placement_client.list_allocations(
-            server_id)['allocations']
-
     def provider_of(self, host):
         for rp in self.os_admin.resource_providers_client \
                 .list_resource_providers(name=host)['resource_providers']:
@@ -121,6 +117,19 @@ class MovesTest(test_cloud.CloudTest):
         self.assertEqual(1, list(allocations.values())[0]['resources']
                          .get('PCPU'))
         return host
+
+    def slow_live_migrations(self, host):
+        """Live migrations from ``host`` slow enough to be caught
+        running: 2 MiB/s for ~100 MiB; back to full speed at cleanup.
+        """
+        self.cloud('config', host, 'libvirt', 'live_migration_bandwidth',
+                   '2')
+        self.addCleanup(self.wait_computes_enabled)
+        self.addCleanup(self.cloud, 'restart', 'nova-compute@%s' % host)
+        self.addCleanup(self.cloud, 'config', host, 'libvirt',
+                        'live_migration_bandwidth', '0')
+        self.cloud('restart', 'nova-compute@%s' % host)
+        self.wait_computes_enabled()
 
     def wait_migration(self, server_id, status='completed', timeout=300):
         deadline = time.monotonic() + timeout
@@ -339,15 +348,7 @@ class AbortedMoveTest(MovesTest):
         server = self.mover()
         before = self.snapshot(server['id'])
         other = [h for h in self.hosts() if h != before[0]][0]
-        # Slow enough to be caught running: 2 MiB/s for ~100 MiB.
-        self.cloud('config', before[0], 'libvirt', 'live_migration_bandwidth',
-                   '2')
-        self.addCleanup(self.wait_computes_enabled)
-        self.addCleanup(self.cloud, 'restart', 'nova-compute@%s' % before[0])
-        self.addCleanup(self.cloud, 'config', before[0], 'libvirt',
-                        'live_migration_bandwidth', '0')
-        self.cloud('restart', 'nova-compute@%s' % before[0])
-        self.wait_computes_enabled()
+        self.slow_live_migrations(before[0])
         self.admin_servers_client.live_migrate_server(
             server['id'], host=None, block_migration='auto')
         migration = self.wait_migration(server['id'], 'running')

@@ -223,9 +223,7 @@ class RealtimeLifecycleTest(base.RealtimeTest):
         tids = {t.tid for t in self.threads(self.sid)}
         self.delete_server_and_wait(self.sid)
         self.assertNotIn(name, self.host_access.domain_names(address))
-        allocations = self.os_admin.placement_client.list_allocations(
-            self.sid)['allocations']
-        self.assertEqual({}, allocations)
+        self.assertEqual({}, self.allocations_left([self.sid]))
         alive = self.host_access.run(address, 'for t in %s; do '
                                      '[ -d /proc/$t ] && echo $t; done; true'
                                      % ' '.join(map(str, sorted(tids))))

@@ -116,6 +116,8 @@ class RealtimeDriverTestBase(base.ServersTestBase):
         self.trees = self.useFixture(fixtures.TempDir()).path
         # hostname -> CPUs per L3 cache domain (cache id = CPU // this)
         self.l3_size = {}
+        # hostname -> the root of its recorded host tree
+        self.roots = {}
 
     def _setup_scheduler_service(self):
         self.flags(available_filters=[
@@ -133,6 +135,7 @@ class RealtimeDriverTestBase(base.ServersTestBase):
         desc = host_description(nodes, cores_per_node, housekeeping,
                                 **desc_kwargs)
         root = build.build(desc, os.path.join(self.trees, hostname))
+        self.roots[hostname] = root
         self.l3_size[hostname] = cores_per_node // desc['topology'].get(
             'l3_per_node', 1)
         self.flags(host_root=root, group='nova_rt')
@@ -143,6 +146,12 @@ class RealtimeDriverTestBase(base.ServersTestBase):
             cpu_nodes=nodes, cpu_sockets=1, cpu_cores=cores_per_node,
             cpu_threads=1, kB_mem=16 * 1024 * 1024))
         return root
+
+    def break_isolation(self, hostname):
+        """The host's kernel isolates no CPU any more: not ready."""
+        path = self.roots[hostname] + '/sys/devices/system/cpu/isolated'
+        with open(path, 'w') as f:
+            f.write('\n')
 
     # --- what the driver wrote -------------------------------------------
 

@@ -251,10 +251,9 @@ class RefusalTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
 
     def setUp(self):
         super().setUp()
-        self.roots = {
-            name: self.start_realtime_compute(
-                name, nodes=2, cores_per_node=6, housekeeping={0, 6})
-            for name in ('rt1', 'rt2')}
+        for name in ('rt1', 'rt2'):
+            self.start_realtime_compute(name, nodes=2, cores_per_node=6,
+                                        housekeeping={0, 6})
         # Audit at every use, so a change on the host is seen at spawn
         # although the scheduler still has the old facts.
         self.flags(facts_refresh_interval=0, group='nova_rt')
@@ -266,11 +265,6 @@ class RefusalTest(RealtimeDomainMixin, rb.RealtimeDriverTestBase):
             'nova_rt.scheduler.weights.RealtimeWeigher'],
             group='filter_scheduler')
         return super()._setup_scheduler_service()
-
-    def break_isolation(self, hostname):
-        path = self.roots[hostname] + '/sys/devices/system/cpu/isolated'
-        with open(path, 'w') as f:
-            f.write('\n')
 
     def test_not_ready_at_spawn_reschedules(self):
         # rt1 is the fuller host, so the packing weigher picks it first.

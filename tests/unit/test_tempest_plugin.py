@@ -14,13 +14,31 @@ a real-time server of the integration cloud (tools/cloud; rt.small: two
 vCPUs, vCPU 1 fifo 10, captured under tests/unit/captured)."""
 
 import os
+import subprocess
+import sys
 from unittest import mock
 
+import fixtures
 from nova_rt_tempest_plugin import hostside
 import testtools
 
 CAPTURED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         'captured')
+
+
+# Two threads that start and join short-lived threads, forever.
+CHURN = """
+import threading
+def churn():
+    while True:
+        t = threading.Thread(target=lambda: None)
+        t.start()
+        t.join()
+for _ in range(2):
+    threading.Thread(target=churn, daemon=True).start()
+print('churning', flush=True)
+threading.Event().wait()
+"""
 
 
 def captured(name):
@@ -55,6 +73,48 @@ class ThreadsTest(testtools.TestCase):
         stat = '42 (a (b) c) ' + ' '.join(fields)
         self.assertEqual(('a (b) c', 'rr', 7, 3), hostside.parse_stat(stat))
         self.assertRaises(ValueError, hostside.parse_stat, 'garbage')
+
+    def test_threads_that_exit_while_read_are_skipped(self):
+        # QEMU's workers come and go (a live migration's end, an aborted
+        # one): the reading of a process whose threads churn must never
+        # see half a thread. Before the script skipped them, 165 of 200
+        # readings of such a process failed. The churn runs in a child
+        # process: this one's threads are eventlet's (nova's tests).
+        pidfile = self.useFixture(fixtures.TempDir()).join('pid')
+        child = subprocess.Popen([sys.executable, '-c', CHURN],
+                                 stdout=subprocess.PIPE, text=True)
+        self.addCleanup(child.wait)
+        self.addCleanup(child.kill)
+        self.assertEqual('churning\n', child.stdout.readline())
+        with open(pidfile, 'w') as f:
+            f.write(str(child.pid))
+        for _ in range(50):
+            out = subprocess.run(
+                ['sh', '-c', hostside.THREADS_SCRIPT % {'pidfile': pidfile}],
+                capture_output=True, text=True, check=True).stdout
+            tids = {t.tid for t in hostside.parse_threads(out)}
+            self.assertIn(child.pid, tids)
+            self.assertGreater(len(tids), 1)
+
+
+class LatencyConsoleTest(testtools.TestCase):
+
+    def test_tags_in_order_after_kernel_output_and_carriage_returns(self):
+        console = ('[    1.2] Run /init as init process\r\n'
+                   'NRT-LATENCY-BEGIN:\r\n'
+                   '[    9.9] random: crng init doneNRT-LATENCY-RC:0\n'
+                   'NRT-LATENCY-JSON:{"a":\n'
+                   'NRT-LATENCY-JSON: 1}\n'
+                   'NRT-READY:\n'
+                   'NRT-LATENCY-END:\n')
+        lines = hostside.latency_console(console)
+        self.assertEqual({'BEGIN': [''], 'RC': ['0'],
+                          'JSON': ['{"a":', ' 1}'], 'ERR': [], 'END': ['']},
+                         lines)
+
+    def test_nothing_printed_yet(self):
+        self.assertEqual({'JSON': [], 'ERR': [], 'RC': []},
+                         hostside.latency_console('booting\n'))
 
 
 class DomainTest(testtools.TestCase):

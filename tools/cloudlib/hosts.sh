@@ -174,6 +174,13 @@ write_host_conf() {
     # still pinned seconds later. TEST ENVIRONMENT: the default is fine
     # where hosts have more than one free CPU.
     ini "$f" DEFAULT update_resources_interval 5
+    # Each host's own latency certificate (nova-rt latency certify writes
+    # it there), and an audit at every resource update, so that a changed
+    # certificate or host shows within seconds. TEST ENVIRONMENT: a short
+    # certifying run is enough here; production keeps the defaults.
+    ini "$f" nova_rt latency_certificate "$dir/nova-rt-latency.json"
+    ini "$f" nova_rt latency_min_duration 3
+    ini "$f" nova_rt facts_refresh_interval 5
     local ctx
     for ctx in nova_sys_admin:nova.privsep.sys_admin_pctxt \
                privsep_osbrick:os_brick.privileged.default; do
@@ -234,4 +241,48 @@ host_virsh() {
     local name=$1
     shift
     in_host "$name" virsh -c qemu:///system "$@"
+}
+
+# host_qemu_pids NAME: the PIDs of host NAME's guest QEMUs, from its
+# libvirt's PID files (a PID is taken only while it is still that guest).
+host_qemu_pids() {
+    local name=$1 f pid dom
+    for f in "$(host_dir "$(host_index "$name")")"/run/qemu/instance-*.pid; do
+        [[ -f $f ]] || continue
+        pid=$(cat "$f" 2>/dev/null) || continue
+        dom=$(basename "$f" .pid)
+        [[ $pid =~ ^[0-9]+$ && $(qemu_guest "$pid") == "$dom" ]] && echo "$pid"
+    done
+    return 0
+}
+
+# power_off NAME: host NAME loses power. Every process of the host is
+# killed (SIGKILL, by PID; nova-compute first, so that nothing records
+# the guests' death), and its /run/libvirt emptied, as a reboot's fresh
+# tmpfs would be. Its disks and libvirt's domain definitions stay.
+power_off() {
+    local name=$1 svc pid n=0
+    for svc in nova-compute libvirtd; do
+        if alive "$svc@$name"; then kill_one "$svc@$name" KILL; fi
+    done
+    for pid in $(host_qemu_pids "$name"); do
+        kill -KILL "$pid" 2>/dev/null || true
+        gone "$pid" 10 || die "QEMU pid $pid survived SIGKILL"
+        n=$((n + 1))
+    done
+    for svc in virtlogd sshd host; do
+        if alive "$svc@$name"; then kill_one "$svc@$name" KILL; fi
+    done
+    rm -f "$RUN/host@$name.ns"
+    find "$(host_dir "$(host_index "$name")")/run" -mindepth 1 -delete
+    log "$name: power off ($n guest QEMU(s) killed, /run/libvirt emptied)"
+}
+
+# power_on NAME: the host boots: its namespaces and services, in order.
+power_on() {
+    local name=$1 svc
+    for svc in host sshd virtlogd libvirtd nova-compute; do
+        up_service "$svc@$name"
+    done
+    log "$name: powered on"
 }

@@ -1,0 +1,124 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""nova-compute killed in the middle of a real-time spawn or delete, then
+started again: the server ends ACTIVE with every real-time setting, or in
+ERROR and deleted without a trace; never ACTIVE without its settings.
+"""
+
+import time
+
+from nova_rt_tempest_plugin.tests.faults import base
+from oslo_log import log as logging
+from tempest.lib import decorators
+
+LOG = logging.getLogger(__name__)
+
+# The build step that makes the domain: killed there, the compute leaves
+# a guest that may run, disks, and allocations behind it.
+SPAWNING = ('spawning',)
+ATTEMPTS = 4
+
+
+class ComputeKilledTest(base.FaultsTest):
+
+    def catch(self, server_id, task_states):
+        """Poll until the server is in one of ``task_states`` on a host:
+        (host, task state), or None once it went past them.
+        """
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            state = self.admin_show(server_id)
+            task = state.get('OS-EXT-STS:task_state')
+            host = state.get('OS-EXT-SRV-ATTR:host')
+            if task in task_states and host:
+                return host, task
+            if state['status'] in base.FINAL and not task:
+                return None
+            time.sleep(0.05)
+        self.fail('server %s never reached %s' % (server_id, task_states))
+
+    def kill_during(self, task_states, signal, start, act):
+        """``start()`` a server operation, kill nova-compute with
+        ``signal`` while the server is in ``task_states``, start it again.
+        Retries when the kill came too late. (server id, instance name,
+        caught task state).
+        """
+        for attempt in range(1, ATTEMPTS + 1):
+            server = start()
+            caught = self.catch(server['id'], task_states) \
+                if act is None else act(server)
+            if caught is None:
+                LOG.info('attempt %d: server %s went past %s before the '
+                         'kill', attempt, server['id'], task_states)
+                self.delete_as_admin(server['id'])
+                continue
+            host, task = caught
+            name = self.admin_show(server['id'])[
+                'OS-EXT-SRV-ATTR:instance_name']
+            started = time.monotonic()
+            self.cloud('kill', '--signal', signal, 'nova-compute@%s' % host)
+            self.cloud('start', 'nova-compute@%s' % host)
+            LOG.info('nova-compute@%s killed with SIG%s in %s, back after '
+                     '%.1f s', host, signal, task,
+                     time.monotonic() - started)
+            return server['id'], name, task
+        self.fail('the kill never came in time (%d attempts)' % ATTEMPTS)
+
+    def check_spawn_killed(self, signal):
+        flavor = self.realtime_flavor()
+        server_id, name, task = self.kill_during(
+            SPAWNING, signal, lambda: self.create(flavor), None)
+        state = self.wait_final(server_id, timeout=300)
+        LOG.info('spawn killed (SIG%s in %s): server ended %s', signal,
+                 task, state['status'])
+        if state['status'] == 'ACTIVE':
+            # Never ACTIVE without its real-time settings.
+            self.assert_realtime(server_id, {1}, 'fifo', 10)
+        else:
+            self.assertNotIn('Traceback', (state.get('fault') or {}).get(
+                'message', ''))
+        self.delete_as_admin(server_id)
+        self.assert_no_leftovers({server_id: name})
+        # And the compute builds real-time servers again.
+        self.wait_computes_enabled()
+        time.sleep(base.CONF.nova_rt.resource_settle_seconds)
+        again = self.create(flavor)
+        self.assertEqual('ACTIVE', self.wait_final(again['id'])['status'])
+        self.assert_realtime(again['id'], {1}, 'fifo', 10)
+
+    @decorators.idempotent_id('7c1d3e5f-0a2b-4c4d-8e6f-1a2b3c4d5e11')
+    def test_compute_sigkilled_during_spawn(self):
+        self.check_spawn_killed('KILL')
+
+    @decorators.idempotent_id('7c1d3e5f-0a2b-4c4d-8e6f-1a2b3c4d5e12')
+    def test_compute_sigtermed_during_spawn(self):
+        self.check_spawn_killed('TERM')
+
+    @decorators.idempotent_id('7c1d3e5f-0a2b-4c4d-8e6f-1a2b3c4d5e13')
+    def test_compute_sigkilled_during_delete(self):
+        flavor = self.realtime_flavor()
+
+        def active():
+            server = self.create(flavor)
+            self.assertEqual('ACTIVE',
+                             self.wait_final(server['id'])['status'])
+            return server
+
+        def delete(server):
+            self.servers_client.delete_server(server['id'])
+            return self.catch(server['id'], ('deleting',))
+
+        server_id, name, _ = self.kill_during(('deleting',), 'KILL', active,
+                                              delete)
+        # The restarted compute finishes the delete it was killed in.
+        self.wait_gone(server_id, timeout=300)
+        self.assert_no_leftovers({server_id: name})
