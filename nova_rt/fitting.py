@@ -11,13 +11,14 @@
 # under the License.
 """Does a real-time request fit a host? The scheduler's pure core.
 
-Three steps, each a plain function over plain values, no Nova imports:
+Two steps, each a plain function over plain values, no Nova imports:
 
 * ``capacity(facts, cells)``: the host's published facts plus its NUMA
   usage -> free isolated CPUs and whole free cores per NUMA cell;
 * ``verdict(request, facts, capacity, ...)``: -> ``Verdict`` (passes, or the
-  reason it does not);
-* ``score(request, capacity)``: how packed the host's isolated cores are.
+  reason it does not).
+
+Which of the hosts that fit is best is ``nova_rt.packing``'s question.
 
 The CPU check is exact but only *necessary*: it rejects a host only when no
 placement of the guest's NUMA cells can fit, counting CPUs and whole cores
@@ -139,6 +140,8 @@ class Verdict:
 
 PASS = Verdict()
 
+_SETS = (set, frozenset)
+
 
 def cell_capacity(cell_id, pcpuset, pinned_cpus, siblings, isolated_cpus):
     """One host NUMA cell -> CellCapacity.
@@ -149,9 +152,18 @@ def cell_capacity(cell_id, pcpuset, pinned_cpus, siblings, isolated_cpus):
     :param siblings: the cell's thread sibling sets (may be empty: no SMT)
     :param isolated_cpus: the host's isolated CPUs (frozenset)
     """
-    usable = isolated_cpus.intersection(pcpuset)
-    return CellCapacity(cell_id, len(usable),
-                        len(usable.difference(pinned_cpus)),
+    if (isinstance(pcpuset, _SETS) and isolated_cpus.issuperset(pcpuset)
+            and pcpuset.issuperset(pinned_cpus)):
+        # A well-partitioned host: every dedicated CPU isolated. Counted
+        # without a new set: the scheduler does this for every cell of
+        # every ready host when its cache is cold.
+        isolated = len(pcpuset)
+        free = isolated - len(pinned_cpus)
+    else:
+        usable = isolated_cpus.intersection(pcpuset)
+        isolated = len(usable)
+        free = len(usable.difference(pinned_cpus))
+    return CellCapacity(cell_id, isolated, free,
                         isolated_cpus=isolated_cpus, pcpuset=pcpuset,
                         pinned=pinned_cpus, siblings=siblings)
 
@@ -336,17 +348,3 @@ def verdict(request, facts, cap, guest_cells=None, ram_allocation_ratio=None,
         return Verdict(RAM_OVERCOMMIT, 'ram_allocation_ratio %s > 1.0'
                        % ram_allocation_ratio)
     return _cpu_verdict(request, cap, guest_cells)
-
-
-def score(request, facts, cap):
-    """How packed the host's isolated CPUs are: higher is fuller.
-
-    Minus the free isolated CPUs: best fit, which fills partly used hosts
-    and cells before it opens empty ones and so keeps whole cells free for
-    large flavors. None when it does not apply: a non-real-time request, or
-    a host that is not ready.
-    """
-    if (request is None or facts is None or not facts.ready or
-            cap is None):
-        return None
-    return -cap.free

@@ -23,6 +23,7 @@ while both objects are the very same ones.
 
 import dataclasses
 import functools
+import operator
 import typing as ty
 
 import cachetools
@@ -32,6 +33,7 @@ from nova_rt import conf as rt_conf
 from nova_rt import exception
 from nova_rt import fitting
 from nova_rt.host import facts as host_facts
+from nova_rt import packing
 from nova_rt import prefilter
 from nova_rt import request as rt_request
 
@@ -58,12 +60,17 @@ class Policy:
     lab_mode: bool = False
     forbid_ram_overcommit: bool = False
     dedicate_hosts: bool = False
+    # Nova's [compute] packing_host_numa_cells_allocation_strategy: which
+    # host cells Nova's fitting tries first, for the weigher.
+    pack_cells: bool = False
 
     @classmethod
     def from_conf(cls):
-        group = rt_conf.nova_conf().nova_rt
+        conf = rt_conf.nova_conf()
+        group = conf.nova_rt
         return cls(group.lab_mode, group.forbid_ram_overcommit,
-                   group.dedicate_hosts)
+                   group.dedicate_hosts,
+                   conf.compute.packing_host_numa_cells_allocation_strategy)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,17 +209,15 @@ def _unreadable(host_state, error):
 # scheduler builds the capacity of every cell of every ready host, and the
 # generated getters cost more than the count itself. An unset field falls
 # back to the getter.
-_CELL_FIELDS = tuple('_obj_' + name for name in (
-    'id', 'pcpuset', 'pinned_cpus', 'siblings'))
+_CELL_FIELDS = operator.attrgetter(*('_obj_' + name for name in (
+    'id', 'pcpuset', 'pinned_cpus', 'siblings')))
 _CELLS = '_obj_cells'
 
 
 def _cells(topology):
     """((id, pcpuset, pinned_cpus, siblings), ...) of a NUMATopology."""
-    cid, pcpus, pinned, siblings = _CELL_FIELDS
     try:
-        return [(getattr(c, cid), getattr(c, pcpus), getattr(c, pinned),
-                 getattr(c, siblings)) for c in getattr(topology, _CELLS)]
+        return list(map(_CELL_FIELDS, getattr(topology, _CELLS)))
     except AttributeError:
         # Not set (or not an object): the fields' own getters decide.
         return [(c.id, c.pcpuset, c.pinned_cpus, c.siblings)
@@ -301,7 +306,8 @@ def score(host_state, the_ask):
     """
     try:
         view = host_view(host_state, the_ask.policy.lab_mode)
-        return fitting.score(the_ask.request, view.facts, view.capacity)
+        return packing.score(the_ask.request, view.facts, view.capacity,
+                             the_ask.policy.pack_cells, the_ask.guest_cells)
     except Exception as e:
         _unreadable(host_state, '%s: %s' % (type(e).__name__, e))
         return None

@@ -11,12 +11,14 @@
 # under the License.
 """RealtimeWeigher: pack real-time instances onto isolated cores.
 
-The raw weight of a host is minus its free isolated CPUs: with a positive
-multiplier the scheduler *stacks* real-time instances (best fit), filling
-partly used hosts before it opens empty ones and so keeping whole hosts and
-NUMA cells free for large flavors; fragmentation is what strands isolated
-cores in a fleet. A negative multiplier spreads. Hosts that are not ready
-weigh as the emptiest ready host; non-real-time requests weigh 0 everywhere.
+A host's raw value is ``nova_rt.packing.score``: best fit (minus its free
+isolated CPUs), less a charge for each NUMA cell the request would leave
+with a single, stranded, free CPU. With a positive multiplier the
+scheduler *stacks* real-time instances, filling partly used hosts before
+it opens empty ones and so keeping whole hosts and NUMA cells free for
+large flavors; fragmentation is what strands isolated cores in a fleet. A
+negative multiplier spreads. Hosts that are not ready weigh as the
+emptiest ready host; non-real-time requests weigh 0 everywhere.
 ``[nova_rt] realtime_weight_multiplier`` sets the multiplier; the aggregate
 metadata key ``realtime_weight_multiplier`` overrides it.
 """

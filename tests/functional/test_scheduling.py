@@ -224,6 +224,32 @@ class RealtimeSchedulingTest(base.ServersTestBase):
         states = sorted((s['status'], self.host_of(s)) for s in servers)
         self.assertEqual([('ACTIVE', 'rt-big'), ('ERROR', None)], states)
 
+    def test_weigher_packs_and_strands_no_cpu(self):
+        # Priority 20 lands on rt-big only: 2 vCPUs on its roomier cell
+        # (Nova spreads cells by default), so 4+4 free there, 10 on
+        # rt-small. Then, among the two ready hosts (the trait):
+        # - 2 vCPUs: best fit, the fuller rt-big, although Nova's own
+        #   weighers (RAM, CPU) prefer the emptier rt-small;
+        # - 3 vCPUs would leave one lone CPU in a rt-big cell: rt-small;
+        # - 4 vCPUs fill a rt-big cell exactly: rt-big.
+        first = self._create_server(flavor_id=self.flavor(2, **{
+            'rt:vcpu_priority': '20'}), networks='none')
+        self.assertEqual('rt-big', self.host_of(first))
+        trait = prefilter.trait_spec()
+        cases = [(2, 'rt-big'), (3, 'rt-small'), (4, 'rt-big')]
+        for vcpus, expected in cases:
+            with self.subTest(vcpus=vcpus):
+                server = self._create_server(
+                    flavor_id=self.flavor(vcpus, **trait), networks='none')
+                self.assertEqual(expected, self.host_of(server))
+                self._delete_server(server)
+
+        # A negative multiplier spreads: the emptier rt-small.
+        self.flags(realtime_weight_multiplier=-1.0, group='nova_rt')
+        server = self._create_server(flavor_id=self.flavor(2, **trait),
+                                     networks='none')
+        self.assertEqual('rt-small', self.host_of(server))
+
     def _wait_until_built(self, server):
         return self._wait_for_server_parameter(
             server, {'OS-EXT-STS:task_state': None})

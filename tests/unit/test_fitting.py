@@ -50,6 +50,19 @@ class CapacityTest(testtools.TestCase):
         self.assertEqual(7, cap.isolated)
         self.assertEqual(6, cap.free)
 
+    def test_counts_the_same_however_the_cell_is_given(self):
+        # Every dedicated CPU isolated (counted without new sets), or not,
+        # or given as lists, or with a pinned CPU outside the dedicated
+        # set: the same counts as the set arithmetic.
+        isolated = frozenset(range(1, 8))
+        for pcpus, pinned in (({1, 2, 3}, {2}), ({0, 1, 2, 3}, {1}),
+                              ([1, 2, 3], [2]), ({1, 2, 3}, {2, 9}),
+                              (frozenset({4, 5}), frozenset())):
+            usable = isolated & set(pcpus)
+            c = fitting.cell_capacity(0, pcpus, pinned, [], isolated)
+            self.assertEqual((len(usable), len(usable - set(pinned))),
+                             (c.isolated, c.free), (pcpus, pinned))
+
     def test_whole_cores_need_every_sibling_free(self):
         cap = fitting.capacity(facts(isolated_cpus=frozenset(range(8))), [
             (0, set(range(8)), {0, 5},
@@ -241,19 +254,3 @@ class VerdictTest(testtools.TestCase):
         self.assertTrue(self.check(req(4, hw__cpu_policy='mixed'), cap=cap))
         self.assertEqual(fitting.ISOLATED_CPUS, self.check(
             req(5, hw__cpu_policy='mixed'), cap=cap).reason)
-
-
-class ScoreTest(testtools.TestCase):
-
-    def test_fuller_scores_higher(self):
-        full = fitting.Capacity((cell(0, 1), cell(1, 2)))
-        empty = fitting.Capacity((cell(0, 8), cell(1, 8)))
-        self.assertGreater(fitting.score(req(), facts(), full),
-                           fitting.score(req(), facts(), empty))
-
-    def test_not_applicable(self):
-        cap = fitting.Capacity((cell(0, 1),))
-        self.assertIsNone(fitting.score(None, facts(), cap))
-        self.assertIsNone(fitting.score(req(), facts(ready=False), cap))
-        self.assertIsNone(fitting.score(req(), None, cap))
-        self.assertIsNone(fitting.score(req(), facts(), None))

@@ -78,10 +78,10 @@ class Base(testtools.TestCase):
         scheduler.clear_caches()
         self.filter = rt_filters.RealtimeFilter()
 
-    def flags(self, **kw):
+    def flags(self, group='nova_rt', **kw):
         for name, value in kw.items():
-            CONF.set_override(name, value, group='nova_rt')
-            self.addCleanup(CONF.clear_override, name, group='nova_rt')
+            CONF.set_override(name, value, group=group)
+            self.addCleanup(CONF.clear_override, name, group=group)
 
     def reason(self, state, spec_obj):
         return scheduler.verdict(state, scheduler.ask(spec_obj)).reason
@@ -291,12 +291,26 @@ class WeigherTest(Base):
                                            hosts, spec_obj)
 
     def test_packs_onto_the_fullest_host(self):
+        # Free isolated CPUs per cell: 5+5, 3+4, 2+2.
         hosts = [host('empty'), host('fuller', pinned={1, 2, 7}),
-                 host('full', pinned={1, 2, 3, 7, 8})]
+                 host('full', pinned={1, 2, 3, 7, 8, 9})]
         ranked = self.weigh(hosts, spec(2))
         self.assertEqual(['full', 'fuller', 'empty'],
                          [w.obj.host for w in ranked])
-        self.assertEqual([10.0, 6.0, 0.0], [w.weight for w in ranked])
+        self.assertEqual([10.0, 5.0, 0.0], [w.weight for w in ranked])
+
+    def test_does_not_strand_a_cpu_in_the_cell_nova_picks(self):
+        # 'strands' has 2+3 free: Nova's default fitting puts 2 vCPUs on
+        # the roomier cell and leaves 1 CPU there, which no real-time
+        # flavor can use; the emptier host goes first. When Nova packs
+        # cells, the same host takes them exactly and goes first.
+        hosts = [host('roomy'), host('strands', pinned={1, 2, 3, 7, 8})]
+        self.assertEqual(['roomy', 'strands'],
+                         [w.obj.host for w in self.weigh(hosts, spec(2))])
+        self.flags(packing_host_numa_cells_allocation_strategy=True,
+                   group='compute')
+        self.assertEqual(['strands', 'roomy'],
+                         [w.obj.host for w in self.weigh(hosts, spec(2))])
 
     def test_negative_multiplier_spreads(self):
         self.flags(realtime_weight_multiplier=-1.0)
@@ -328,5 +342,5 @@ class WeigherTest(Base):
 
     def test_weigh_object(self):
         w = rt_weights.RealtimeWeigher()
-        self.assertEqual(-10.0, w._weigh_object(host(), spec()))
+        self.assertEqual(-10.0, w._weigh_object(host(), spec(2)))
         self.assertEqual(0.0, w._weigh_object(host(), plain_spec()))
