@@ -52,6 +52,7 @@ out=/dev/ttyS0
 [ -c $out ] || out=/dev/console
 {
 echo "NRT-BEGIN:"
+echo "NRT-BOOT:$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"
 echo "NRT-CMDLINE:$(cat /proc/cmdline)"
 echo "NRT-ISOLATED:$(cat /sys/devices/system/cpu/isolated 2>/dev/null)"
 echo "NRT-NOHZFULL:$(cat /sys/devices/system/cpu/nohz_full 2>/dev/null)"

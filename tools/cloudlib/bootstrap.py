@@ -43,6 +43,9 @@ DEMO_CLOUD = 'nova-rt-demo'
 # A guest init that waits this long before powering off: longer than any
 # test; `tools/cloud down` destroys what is left.
 GUEST_HOLD_S = 86400
+# How long the latency guest's cyclictest runs: a live migration (about 15
+# s on the test cloud) fits inside with time on either side.
+LATENCY_S = 60
 ORDINARY_FLAVOR = 'nrt.small'
 ORDINARY_FLAVOR_ALT = 'nrt.small.alt'
 WAIT_S = 180
@@ -179,11 +182,38 @@ def service_up(args):
     raise SystemExit(1)
 
 
+def guest_cache():
+    return os.environ.get('NOVA_RT_REAL_CACHE', '/var/cache/nova-rt-real')
+
+
 def guest_files(args):
     sys.path.insert(0, args.top)
     from tests.real import guest
-    cache = os.environ.get('NOVA_RT_REAL_CACHE', '/var/cache/nova-rt-real')
-    return guest.build(cache, log=log)
+    return guest.build(guest_cache(), log=log)
+
+
+def latency_image(args, conn, kernel, root):
+    """The latency guest's image: the test guest whose init runs
+    ``nova-rt-guest latency run`` for LATENCY_S seconds (the real tier's
+    initramfs, with the nova_rt of this tree); '' when this machine
+    cannot build it (it needs rt-tests and busybox-static), and the tests
+    that need it skip saying so.
+    """
+    sys.path.insert(0, args.top)
+    from tests.real import guest
+    sample = os.path.join(args.top, 'tests', 'unit', 'latency', 'captured',
+                          'one-cpu.json')
+    try:
+        initrd = guest.build_latency_initrd(guest_cache(), args.top, sample)
+    except guest.GuestError as e:
+        log('no latency guest image: %s' % e)
+        return ''
+    ari = ensure_image(conn, 'nrt-latency-initrd', initrd, 'ari', {})
+    ami = ensure_image(conn, 'nrt-latency-guest', root, 'ami', {
+        'kernel_id': kernel.id, 'ramdisk_id': ari.id,
+        'os_command_line': 'console=ttyS0 nrt_hold=%d nrt_latency_s=%d'
+                           % (GUEST_HOLD_S, LATENCY_S)})
+    return ami.id
 
 
 def ensure_image(conn, name, path, disk_format, properties):
@@ -229,7 +259,8 @@ def resources(args):
     # the computes' shared CPUs.
     flavor = ensure_flavor(conn, ORDINARY_FLAVOR, 1, 128, 1, {})
     flavor_alt = ensure_flavor(conn, ORDINARY_FLAVOR_ALT, 1, 192, 1, {})
-    write_tempest_conf(args, ami.id, flavor.id, flavor_alt.id)
+    latency = latency_image(args, conn, aki, root)
+    write_tempest_conf(args, ami.id, flavor.id, flavor_alt.id, latency)
     log('resources ready')
 
 
@@ -252,7 +283,7 @@ def enabled_filters(args):
     return proc.stdout.strip()
 
 
-def write_tempest_conf(args, image, flavor, flavor_alt):
+def write_tempest_conf(args, image, flavor, flavor_alt, latency_image_ref):
     conn = connect(args, ADMIN_CLOUD)
     ini = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ini.py')
     path = os.path.join(args.cloud_dir, 'tempest.conf')
@@ -305,6 +336,20 @@ def write_tempest_conf(args, image, flavor, flavor_alt):
         ('validation', 'run_validation', 'false'),
         # One update_resources_interval (hosts.sh) and a second.
         ('nova_rt', 'resource_settle_seconds', '6'),
+        ('nova_rt', 'latency_image_ref', latency_image_ref),
+        ('nova_rt', 'latency_run_seconds', str(LATENCY_S)),
+        # Every host sees its disks at one path (tools/cloudlib/hosts.sh).
+        ('nova_rt', 'instances_path',
+         os.path.join(args.cloud_dir, 'data', 'nova', 'instances')),
+        # nova-rt and each compute's own nova-cpu.conf and log, as the
+        # compute host sees them (tools/cloudlib/hosts.sh).
+        ('nova_rt', 'host_nova_rt', os.path.join(args.venv, 'bin',
+                                                 'nova-rt')),
+        ('nova_rt', 'host_nova_conf',
+         os.path.join(args.cloud_dir, 'data', 'hosts', '{host}',
+                      'nova-cpu.conf')),
+        ('nova_rt', 'compute_log',
+         os.path.join(args.cloud_dir, 'logs', 'nova-compute@{host}.log')),
         ('oslo_concurrency', 'lock_path', os.path.join(args.cloud_dir,
                                                        'data', 'tempest')),
     ]
