@@ -12,7 +12,9 @@
 """The wheel operators install: what it ships and what it must not."""
 
 import configparser
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,10 +32,17 @@ class WheelTest(testtools.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.out = tempfile.mkdtemp(prefix='nova-rt-wheel-')
-        proc = subprocess.run(
-            [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
-             '--no-build-isolation', '-w', cls.out, TOP],
-            capture_output=True, text=True, timeout=300)
+        cls.addClassCleanup(shutil.rmtree, cls.out, ignore_errors=True)
+        # stestr may run this class's tests in two workers, each building
+        # in the tree's build/ at once ("File exists" from bdist_wheel, seen
+        # in CI): one build at a time.
+        os.makedirs(os.path.join(TOP, '.artifacts'), exist_ok=True)
+        with open(os.path.join(TOP, '.artifacts', 'wheel.lock'), 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            proc = subprocess.run(
+                [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+                 '--no-build-isolation', '-w', cls.out, TOP],
+                capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             raise AssertionError('pip wheel failed: %s' % proc.stderr)
         wheel = [f for f in os.listdir(cls.out) if f.endswith('.whl')][0]
