@@ -27,7 +27,6 @@ NUMATopologyFilter still computes the real pinning on the hosts that pass.
 """
 
 import dataclasses
-import typing as ty
 
 from nova_rt import cat
 from nova_rt import priority as rt_priority
@@ -114,9 +113,37 @@ class CellCapacity:
                 'free_cores=%r, threads=%r)' % self._key())
 
 
-@dataclasses.dataclass(frozen=True)
 class Capacity:
-    cells: tuple
+    """Free isolated CPUs of one host, per NUMA cell.
+
+    ``frees`` (one count per cell) is all the filter and the weigher need
+    for a request that does not isolate threads, and the scheduler counts
+    it for every ready host when its cache is cold. ``cells``
+    (CellCapacity objects, with whole free cores) are built on first use:
+    ``hw:cpu_thread_policy=isolate`` requests and the tools.
+    """
+
+    __slots__ = ('frees', '_cells', '_raw', '_isolated_cpus')
+
+    def __init__(self, cells=None, frees=None, raw=(), isolated_cpus=None):
+        """``Capacity(cells)``, or ``capacity()``'s counts and the cells'
+        raw ``(id, pcpuset, pinned_cpus, siblings)`` to build them from.
+        """
+        if cells is not None:
+            cells = tuple(cells)
+            frees = tuple(c.free for c in cells)
+        self.frees = frees
+        self._cells = cells
+        self._raw = raw
+        self._isolated_cpus = isolated_cpus
+
+    @property
+    def cells(self):
+        if self._cells is None:
+            self._cells = tuple(
+                cell_capacity(cid, pcpus, pinned, sibs, self._isolated_cpus)
+                for cid, pcpus, pinned, sibs in self._raw)
+        return self._cells
 
     @property
     def isolated(self):
@@ -124,23 +151,73 @@ class Capacity:
 
     @property
     def free(self):
-        return sum(c.free for c in self.cells)
+        return sum(self.frees)
+
+    def __eq__(self, other):
+        if not isinstance(other, Capacity):
+            return NotImplemented
+        return self.cells == other.cells
+
+    def __hash__(self):
+        return hash(self.cells)
+
+    def __repr__(self):
+        return 'Capacity(cells=%r)' % (self.cells,)
 
 
-@dataclasses.dataclass(frozen=True)
 class Verdict:
-    """``reason`` is None when the host passes, else one of ``REASONS``."""
+    """``reason`` is None when the host passes, else one of ``REASONS``.
 
-    reason: ty.Optional[str] = None
-    detail: str = ''
+    ``detail`` is ``detail % args`` when args are given, formatted when
+    first read: the scheduler judges every candidate host for every
+    request and reads the text only for the hosts it logs.
+    """
+
+    __slots__ = ('reason', '_detail', '_args')
+
+    def __init__(self, reason=None, detail='', *args):
+        self.reason = reason
+        self._detail = detail
+        self._args = args
+
+    @property
+    def detail(self):
+        if self._args:
+            self._detail = self._detail % self._args
+            self._args = ()
+        return self._detail
 
     def __bool__(self):
         return self.reason is None
+
+    def __eq__(self, other):
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return (self.reason, self.detail) == (other.reason, other.detail)
+
+    def __hash__(self):
+        return hash((self.reason, self.detail))
+
+    def __repr__(self):
+        return 'Verdict(reason=%r, detail=%r)' % (self.reason, self.detail)
 
 
 PASS = Verdict()
 
 _SETS = (set, frozenset)
+
+
+def _counts(pcpuset, pinned_cpus, isolated_cpus):
+    """(isolated, free) dedicated CPUs of one host cell."""
+    if (isinstance(pcpuset, _SETS) and isolated_cpus.issuperset(pcpuset)
+            and pcpuset.issuperset(pinned_cpus)):
+        # A well-partitioned host: every dedicated CPU isolated. Counted
+        # without a new set: the scheduler does this for every cell of
+        # every ready host when its cache is cold.
+        isolated = len(pcpuset)
+        return isolated, isolated - len(pinned_cpus)
+    usable = isolated_cpus.intersection(pcpuset)
+    return len(usable), len(usable.difference(pinned_cpus))
 
 
 def cell_capacity(cell_id, pcpuset, pinned_cpus, siblings, isolated_cpus):
@@ -152,17 +229,7 @@ def cell_capacity(cell_id, pcpuset, pinned_cpus, siblings, isolated_cpus):
     :param siblings: the cell's thread sibling sets (may be empty: no SMT)
     :param isolated_cpus: the host's isolated CPUs (frozenset)
     """
-    if (isinstance(pcpuset, _SETS) and isolated_cpus.issuperset(pcpuset)
-            and pcpuset.issuperset(pinned_cpus)):
-        # A well-partitioned host: every dedicated CPU isolated. Counted
-        # without a new set: the scheduler does this for every cell of
-        # every ready host when its cache is cold.
-        isolated = len(pcpuset)
-        free = isolated - len(pinned_cpus)
-    else:
-        usable = isolated_cpus.intersection(pcpuset)
-        isolated = len(usable)
-        free = len(usable.difference(pinned_cpus))
+    isolated, free = _counts(pcpuset, pinned_cpus, isolated_cpus)
     return CellCapacity(cell_id, isolated, free,
                         isolated_cpus=isolated_cpus, pcpuset=pcpuset,
                         pinned=pinned_cpus, siblings=siblings)
@@ -175,8 +242,10 @@ def capacity(facts, cells):
     :param cells: iterable of ``(id, pcpuset, pinned_cpus, siblings)``
     """
     isolated = frozenset(facts.isolated_cpus)
-    return Capacity(tuple(cell_capacity(cid, pcpus, pinned, sibs, isolated)
-                          for cid, pcpus, pinned, sibs in cells))
+    raw = tuple(cells)
+    return Capacity(frees=tuple(_counts(pcpus, pinned, isolated)[1]
+                                for _, pcpus, pinned, _ in raw),
+                    raw=raw, isolated_cpus=isolated)
 
 
 def even_split(vcpus, numa_nodes):
@@ -209,8 +278,36 @@ def _cell_fits(cell, vcpus, extra, isolate):
             cell.free - vcpus * cell.threads >= extra)
 
 
-def _unit(cell, isolate):
-    return cell.free_cores if isolate else cell.free
+def _placeable(units, first_fits, guest_cells):
+    """Is there a host cell for guest cell 0 (``first_fits``) such that the
+    other host cells' ``units`` cover the other guest cells?
+
+    Guest cell 0 alone carries the emulator's pCPU, so once it is placed,
+    pairing the largest needs with the roomiest cells decides the rest.
+    """
+    if len(guest_cells) > len(units):
+        return False
+    rest = sorted(guest_cells[1:], reverse=True)
+    for i, fits in enumerate(first_fits):
+        if not fits:
+            continue
+        if not rest:
+            return True
+        room = sorted((u for j, u in enumerate(units) if j != i),
+                      reverse=True)
+        if all(have >= need for have, need in zip(room, rest)):
+            return True
+    return False
+
+
+def frees_fit(frees, guest_cells, emulator_extra=0):
+    """``cpus_fit`` over the free CPUs per host cell, for a request that
+    does not isolate threads.
+    """
+    first = guest_cells[0] + emulator_extra
+    if len(guest_cells) == 1:
+        return max(frees, default=0) >= first
+    return _placeable(frees, [f >= first for f in frees], guest_cells)
 
 
 def cpus_fit(cells, guest_cells, emulator_extra=0, isolate=False):
@@ -218,22 +315,15 @@ def cpus_fit(cells, guest_cells, emulator_extra=0, isolate=False):
 
     Exact for the counts Nova checks: guest cell 0 also carries the
     emulator's pCPU (``hw:emulator_threads_policy=isolate``); the other
-    guest cells need only their vCPUs, so once cell 0 is placed, pairing
-    the largest needs with the roomiest cells decides the rest.
+    guest cells need only their vCPUs (whole cores with ``isolate``).
     """
-    if len(guest_cells) > len(cells):
-        return False
-    first, rest = guest_cells[0], sorted(guest_cells[1:], reverse=True)
-    for i, cell in enumerate(cells):
-        if not _cell_fits(cell, first, emulator_extra, isolate):
-            continue
-        if not rest:
-            return True
-        room = sorted((_unit(c, isolate) for j, c in enumerate(cells)
-                       if j != i), reverse=True)
-        if all(have >= need for have, need in zip(room, rest)):
-            return True
-    return False
+    if not isolate:
+        return frees_fit([c.free for c in cells], guest_cells,
+                         emulator_extra)
+    return _placeable(
+        [c.free_cores for c in cells],
+        [_cell_fits(c, guest_cells[0], emulator_extra, True) for c in cells],
+        guest_cells)
 
 
 def _kernel_verdict(request, facts):
@@ -306,20 +396,37 @@ def facts_verdict(request, facts):
 def _cpu_verdict(request, cap, guest_cells):
     if guest_cells is None:
         guest_cells = dedicated_split(request)
-    if len(guest_cells) > len(cap.cells):
-        return Verdict(NUMA_CELLS, 'needs %d NUMA cells, host has %d'
-                       % (len(guest_cells), len(cap.cells)))
+    if len(guest_cells) > len(cap.frees):
+        return Verdict(NUMA_CELLS, 'needs %d NUMA cells, host has %d',
+                       len(guest_cells), len(cap.frees))
     extra = request.emulator_pcpus
     isolate = request.cpu_thread_policy == 'isolate'
-    if not cpus_fit(cap.cells, tuple(guest_cells), extra, isolate):
+    guest_cells = tuple(guest_cells)
+    if isolate:
+        fits = cpus_fit(cap.cells, guest_cells, extra, True)
+        units = 'whole cores'
+    else:
+        fits = frees_fit(cap.frees, guest_cells, extra)
+        units = 'CPUs'
+    if not fits:
         return Verdict(ISOLATED_CPUS, 'needs %s %s (+%d) on %d cell(s), '
-                       'free per cell: %s' % (
-                           '+'.join(map(str, guest_cells)),
-                           'whole cores' if isolate else 'CPUs', extra,
-                           len(guest_cells),
-                           ','.join(str(_unit(c, isolate))
-                                    for c in cap.cells)))
+                       'free per cell: %s', _Joined(guest_cells, '+'),
+                       units, extra, len(guest_cells),
+                       _Joined([c.free_cores for c in cap.cells]
+                               if isolate else cap.frees, ','))
     return PASS
+
+
+class _Joined:
+    """Numbers joined for a Verdict's detail, when it is read."""
+
+    __slots__ = ('items', 'sep')
+
+    def __init__(self, items, sep):
+        self.items, self.sep = items, sep
+
+    def __str__(self):
+        return self.sep.join(map(str, self.items))
 
 
 def verdict(request, facts, cap, guest_cells=None, ram_allocation_ratio=None,

@@ -41,20 +41,21 @@ from nova_rt import fitting
 STRANDED_CELL_COST = 60
 
 
-def remainders(cells, guest_cells, emulator_extra=0, pack_cells=False):
+def remainders(frees, guest_cells, emulator_extra=0, pack_cells=False):
     """Free CPUs left in each host cell the guest's cells would take, in
     the order Nova tries them; None when the guest does not fit.
 
-    :param cells: the host's ``fitting.CellCapacity`` objects
+    :param frees: the host's free isolated CPUs per cell
+        (``fitting.Capacity.frees``)
     :param guest_cells: dedicated vCPUs per guest NUMA cell; cell 0 also
         carries ``emulator_extra`` pCPUs
     """
-    if len(cells) > len(guest_cells):
-        cells = sorted(cells, key=lambda c: c.free, reverse=not pack_cells)
+    if len(frees) > len(guest_cells):
+        frees = sorted(frees, reverse=not pack_cells)
     needs = (guest_cells[0] + emulator_extra,) + tuple(guest_cells[1:])
-    for chosen in itertools.permutations(cells, len(needs)):
-        if all(c.free >= need for c, need in zip(chosen, needs)):
-            return tuple(c.free - need for c, need in zip(chosen, needs))
+    for chosen in itertools.permutations(frees, len(needs)):
+        if all(free >= need for free, need in zip(chosen, needs)):
+            return tuple(free - need for free, need in zip(chosen, needs))
     return None
 
 
@@ -76,7 +77,7 @@ def score(request, facts, cap, pack_cells=False, guest_cells=None):
     if request.cpu_thread_policy != 'isolate':
         if guest_cells is None:
             guest_cells = fitting.dedicated_split(request)
-        left = remainders(cap.cells, guest_cells, request.emulator_pcpus,
+        left = remainders(cap.frees, guest_cells, request.emulator_pcpus,
                           pack_cells)
         if left:
             value -= STRANDED_CELL_COST * left.count(1)

@@ -43,9 +43,11 @@ LOG = logging.getLogger(__name__)
 MAX_HOSTS = 65536
 MAX_FACT_VERSIONS = 4096
 
-# (host, node) -> (stats, topology, HostView): reused while the scheduler
-# keeps the very same stats and topology objects.
-_hosts = cachetools.LRUCache(maxsize=MAX_HOSTS)
+# (host, node) -> (stats, topology, lab, HostView): reused while the
+# scheduler keeps the very same stats and topology objects. A plain dict,
+# its oldest entry dropped when full: read for every host of every request,
+# and an LRU's bookkeeping cost more than the rest of a warm lookup.
+_hosts = {}
 # (host, node, stats version) already warned about.
 _logged = cachetools.LRUCache(maxsize=MAX_HOSTS)
 # (flavor, what is wrong) already warned about: a flavor that does not
@@ -88,11 +90,17 @@ class Ask:
         return self.request is not None or self.error is not None
 
 
-@dataclasses.dataclass(frozen=True)
 class HostView:
-    facts: ty.Optional[host_facts.HostFacts]
-    capacity: ty.Optional[fitting.Capacity]
-    error: ty.Optional[str] = None
+    """A host's parsed facts (HostFacts or None), its capacity
+    (fitting.Capacity or None) and why its facts are unusable (or None).
+    """
+
+    __slots__ = ('facts', 'capacity', 'error')
+
+    def __init__(self, facts, capacity, error=None):
+        self.facts = facts
+        self.capacity = capacity
+        self.error = error
 
 
 def clear_caches():
@@ -241,13 +249,17 @@ def host_view(host_state, lab=None):
     facts, error = _facts(stats)
     if error is not None:
         _unreadable(host_state, error)
-    if facts is not None and facts.lab and lab and topology:
+    # A NUMATopology's truth is its cell count, asked once.
+    has_cells = bool(topology)
+    if facts is not None and facts.lab and lab and has_cells:
         facts = fitting.lab_facts(facts, frozenset().union(
             *(cell.pcpuset for cell in topology.cells)))
     cap = None
-    if facts is not None and facts.ready and topology:
+    if facts is not None and facts.ready and has_cells:
         cap = fitting.capacity(facts, _cells(topology))
     view = HostView(facts, cap, error)
+    if len(_hosts) >= MAX_HOSTS and key not in _hosts:
+        del _hosts[next(iter(_hosts))]
     _hosts[key] = (stats, topology, lab, view)
     return view
 

@@ -11,6 +11,8 @@
 # under the License.
 """The pure core: capacity, verdicts and their boundaries, score."""
 
+import random
+
 import testtools
 
 from nova_rt import fitting
@@ -84,6 +86,23 @@ class CapacityTest(testtools.TestCase):
                          hash(lazy))
         self.assertIn('free_cores=2', repr(lazy))
 
+    def test_counts_first_cells_when_asked(self):
+        # The scheduler's cold pass counts free CPUs only; the cells built
+        # later from the same data equal a Capacity given them.
+        raw = [(0, {1, 2, 3}, {2}, [{1}, {2}, {3}]),
+               (1, {4, 5, 6, 7}, set(), [{4, 6}, {5, 7}])]
+        cap = fitting.capacity(facts(isolated_cpus=frozenset(range(1, 8))),
+                               raw)
+        self.assertEqual((2, 4), cap.frees)
+        self.assertEqual(6, cap.free)
+        eager = fitting.Capacity([
+            fitting.cell_capacity(cid, p, pin, sib, frozenset(range(1, 8)))
+            for cid, p, pin, sib in raw])
+        self.assertEqual(eager, cap)
+        self.assertEqual(hash(eager), hash(cap))
+        self.assertEqual(2, cap.cells[1].free_cores)
+        self.assertIn('free=4', repr(cap))
+
     def test_no_sibling_information_means_no_smt(self):
         cap = fitting.capacity(facts(isolated_cpus=frozenset({0, 1})),
                                [(0, {0, 1}, set(), [])])
@@ -123,6 +142,20 @@ class CpusFitTest(testtools.TestCase):
         self.assertFalse(fitting.cpus_fit([cell(0, 4, cores=2, threads=2)],
                                           (2,), 1, isolate=True))
 
+    def test_counts_agree_with_cells(self):
+        # frees_fit, the scheduler's path for requests that do not
+        # isolate, answers as cpus_fit over the same cells.
+        rng = random.Random(3)
+        for _ in range(2000):
+            frees = [rng.randrange(0, 9) for _ in range(rng.randrange(1, 5))]
+            guest = tuple(rng.randrange(1, 7)
+                          for _ in range(rng.randrange(1, 4)))
+            extra = rng.randrange(0, 2)
+            cells = [cell(i, f) for i, f in enumerate(frees)]
+            self.assertEqual(fitting.cpus_fit(cells, guest, extra),
+                             fitting.frees_fit(tuple(frees), guest, extra),
+                             (frees, guest, extra))
+
 
 class VerdictTest(testtools.TestCase):
 
@@ -137,6 +170,23 @@ class VerdictTest(testtools.TestCase):
     def test_passes(self):
         self.assertIs(fitting.PASS, self.check(req()))
         self.assertTrue(self.check(req()))
+
+    def test_shortage_names_the_need_and_the_free_cpus(self):
+        cap = fitting.Capacity((cell(0, 3), cell(1, 2)))
+        v = self.check(req(hw__emulator_threads_policy='isolate'), cap=cap)
+        self.assertEqual(fitting.ISOLATED_CPUS, v.reason)
+        self.assertEqual('needs 4 CPUs (+1) on 1 cell(s), free per cell: '
+                         '3,2', v.detail)
+        self.assertEqual(fitting.Verdict(fitting.ISOLATED_CPUS, v.detail), v)
+        self.assertIn("detail='needs 4 CPUs", repr(v))
+        v = self.check(req(hw__cpu_thread_policy='isolate'),
+                       cap=fitting.Capacity((cell(0, 6, cores=1,
+                                                  threads=2),)))
+        self.assertEqual('needs 4 whole cores (+0) on 1 cell(s), free per '
+                         'cell: 1', v.detail)
+        v = self.check(req(hw__numa_nodes='4'))
+        self.assertEqual((fitting.NUMA_CELLS, 'needs 4 NUMA cells, host has '
+                          '2'), (v.reason, v.detail))
 
     def test_not_ready(self):
         self.assertEqual(fitting.NOT_READY, fitting.verdict(

@@ -30,28 +30,28 @@ def cap(*free):
 class RemaindersTest(testtools.TestCase):
 
     def test_nova_tries_the_roomiest_cell_first_by_default(self):
-        self.assertEqual((6,), packing.remainders(cap(3, 8).cells, (2,)))
+        self.assertEqual((6,), packing.remainders(cap(3, 8).frees, (2,)))
 
     def test_pack_tries_the_fullest_cell_that_fits(self):
-        cells = cap(8, 1, 3).cells
-        self.assertEqual((1,), packing.remainders(cells, (2,),
+        frees = cap(8, 1, 3).frees
+        self.assertEqual((1,), packing.remainders(frees, (2,),
                                                   pack_cells=True))
 
     def test_emulator_cpu_goes_with_the_first_guest_cell(self):
-        cells = cap(4, 20, 6).cells
-        self.assertEqual((0, 3), packing.remainders(cells, (3, 3), 1,
+        frees = cap(4, 20, 6).frees
+        self.assertEqual((0, 3), packing.remainders(frees, (3, 3), 1,
                                                     pack_cells=True))
-        self.assertEqual((16, 3), packing.remainders(cells, (3, 3), 1))
+        self.assertEqual((16, 3), packing.remainders(frees, (3, 3), 1))
 
     def test_guest_on_every_cell_keeps_the_host_order(self):
         # Nova sorts the host cells only when it has a choice.
-        self.assertEqual((5, 0), packing.remainders(cap(8, 3).cells, (3, 3),
+        self.assertEqual((5, 0), packing.remainders(cap(8, 3).frees, (3, 3),
                                                     pack_cells=True))
 
     def test_does_not_fit(self):
-        self.assertIsNone(packing.remainders(cap(2, 2).cells, (3,)))
-        self.assertIsNone(packing.remainders(cap(9).cells, (2, 2)))
-        self.assertIsNone(packing.remainders(cap(4, 4).cells, (4,), 1))
+        self.assertIsNone(packing.remainders(cap(2, 2).frees, (3,)))
+        self.assertIsNone(packing.remainders(cap(9).frees, (2, 2)))
+        self.assertIsNone(packing.remainders(cap(4, 4).frees, (4,), 1))
 
 
 class ScoreTest(testtools.TestCase):

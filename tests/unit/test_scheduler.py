@@ -282,6 +282,19 @@ class CachingTest(Base):
         self.assertEqual(fitting.ISOLATED_CPUS, self.reason(state, spec(2)))
         self.assertEqual(1, scheduler.host_view(state).capacity.free)
 
+    def test_host_cache_is_bounded(self):
+        self.useFixture(fixtures.MockPatchObject(scheduler, 'MAX_HOSTS', 3))
+        hosts = [host(str(i)) for i in range(5)]
+        list(self.filter.filter_all(hosts, spec()))
+        keys = [(h.host, h.nodename) for h in hosts]
+        # The oldest are dropped; the newest still answer from the cache.
+        self.assertEqual(keys[2:], list(scheduler._hosts))
+        view = scheduler._hosts[keys[4]][3]
+        self.assertIs(view, scheduler.host_view(hosts[4]))
+        # A dropped host is parsed again, and judged the same.
+        self.assertTrue(self.filter.host_passes(hosts[0], spec()))
+        self.assertEqual(keys[3:] + keys[:1], list(scheduler._hosts))
+
 
 class WeigherTest(Base):
 
