@@ -63,8 +63,8 @@ def realtime_request(flavor, image_meta):
     props = None
     if image_meta is not None and 'properties' in image_meta:
         props = image_meta.properties
-    return rt_request.build_request(
-        flavor.vcpus, dict(flavor.extra_specs or {}),
+    return rt_request.remembered_request(
+        flavor.vcpus, flavor.extra_specs or {},
         rt_request.image_properties(props),
         rt_request.RequestPolicy.from_conf(nova_rt_conf.nova_conf()))
 

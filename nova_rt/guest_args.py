@@ -19,6 +19,8 @@ SMBIOS type 11 OEM strings on every real-time guest and, for direct-kernel-
 boot images, on the kernel command line itself.
 """
 
+import functools
+
 from nova_rt import cpuset
 from nova_rt import exception
 from nova_rt import kernel_args
@@ -57,6 +59,9 @@ def parse_extra(value):
     return tokens
 
 
+# The arguments are a pure function of an immutable RealtimeRequest, built
+# again for every guest config of the same few flavors.
+@functools.lru_cache(maxsize=256)
 def derive(request):
     """The guest kernel arguments of a RealtimeRequest, in order.
 
@@ -89,6 +94,7 @@ def cmdline(request):
     return ' '.join(derive(request))
 
 
+@functools.lru_cache(maxsize=256)
 def oem_strings(request):
     """SMBIOS type 11 entries for the guest ('' entries are never made).
 

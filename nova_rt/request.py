@@ -22,6 +22,7 @@ kernel argument.
 """
 
 import dataclasses
+import functools
 import typing as ty
 
 from oslo_utils import strutils
@@ -638,3 +639,31 @@ def build_request(vcpus, extra_specs, image_properties=None, policy=None):
     request = RealtimeRequest(vcpus=vcpus, **fields)
     guest_args.check_length(request)
     return request
+
+
+# Distinct (flavor, image properties, policy) a compute host remembers.
+REMEMBERED_REQUESTS = 256
+
+
+@functools.lru_cache(maxsize=REMEMBERED_REQUESTS)
+def _remembered(vcpus, specs, props, policy):
+    return build_request(vcpus, dict(specs), dict(props), policy)
+
+
+def remembered_request(vcpus, extra_specs, image_properties=None,
+                       policy=None):
+    """``build_request``, remembered per distinct input.
+
+    A compute host builds the request of the same few flavors at every
+    spawn, reboot and move, inside Nova's own guest config; a
+    RealtimeRequest is immutable, so one object serves them all. A
+    refused flavor is refused again each time (exceptions are not kept).
+    """
+    try:
+        specs = tuple(sorted(extra_specs.items()))
+        props = tuple(sorted((image_properties or {}).items()))
+        hash((specs, props))
+    except TypeError:
+        # An unhashable value: nothing to remember it by.
+        return build_request(vcpus, extra_specs, image_properties, policy)
+    return _remembered(vcpus, specs, props, policy or RequestPolicy())

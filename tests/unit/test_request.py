@@ -553,3 +553,50 @@ class PropertyTest(testtools.TestCase):
         self.assertEqual(r.vcpus + r.emulator_pcpus, r.pcpus)
         r.to_dict()
         return True
+
+
+class RememberedRequestTest(testtools.TestCase):
+
+    def test_same_input_same_request(self):
+        specs = dict(BASE, **{'rt:vcpu_priority': '10'})
+        first = rt.remembered_request(4, specs, {'hw_pmu': True})
+        self.assertEqual(rt.build_request(4, specs, {'hw_pmu': True}), first)
+        # Another dict with the same items, in another order.
+        again = rt.remembered_request(4, dict(reversed(list(specs.items()))),
+                                      {'hw_pmu': True})
+        self.assertIs(first, again)
+
+    def test_any_difference_is_another_request(self):
+        specs = dict(BASE)
+        first = rt.remembered_request(4, specs)
+        for other in (rt.remembered_request(6, specs),
+                      rt.remembered_request(4, dict(specs, **{
+                          'rt:vcpu_priority': '12'})),
+                      rt.remembered_request(4, specs, {'hw_pmu': True}),
+                      rt.remembered_request(
+                          4, specs, policy=rt.RequestPolicy(
+                              default_vcpu_priority=5))):
+            self.assertIsNot(first, other)
+            self.assertNotEqual(first, other)
+
+    def test_refused_each_time(self):
+        bad = dict(BASE, **{'rt:vcpu_priority': '99'})
+        for _ in range(2):
+            self.assertRaises(exception.InvalidRealtimeRequest,
+                              rt.remembered_request, 4, bad)
+
+    def test_not_realtime(self):
+        self.assertIsNone(rt.remembered_request(2, {}))
+
+    def test_unhashable_value_is_built_not_remembered(self):
+        image = {'hw_numa_nodes': [2]}
+        self.assertEqual(
+            _outcome(lambda: rt.build_request(4, dict(BASE), image)),
+            _outcome(lambda: rt.remembered_request(4, dict(BASE), image)))
+
+
+def _outcome(call):
+    try:
+        return call()
+    except exception.InvalidRealtimeRequest as e:
+        return str(e)
