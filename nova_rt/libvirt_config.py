@@ -12,7 +12,8 @@
 """The libvirt domain elements Nova's config classes lack.
 
 Nova (34) has no ``<emulatorsched>``, ``<iothreadsched>``, ``<cachetune>``,
-SMBIOS ``<oemStrings>`` or ``<kvm><hint-dedicated>``. Each class here renders
+SMBIOS ``<oemStrings>``, ``<kvm><hint-dedicated>`` or
+``<tcg><tb-cache>``. Each class here renders
 and parses one of them in Nova's ``LibvirtConfigObject`` style, so the driver
 can hang them on the config objects Nova builds.
 """
@@ -236,3 +237,37 @@ class KvmFeature(vconfig.LibvirtConfigGuestFeature):
         self.hidden = xmldoc.find("hidden[@state='on']") is not None
         self.hint_dedicated = (
             xmldoc.find("hint-dedicated[@state='on']") is not None)
+
+
+class TcgFeature(vconfig.LibvirtConfigGuestFeature):
+    """``<tcg><tb-cache unit='MiB'>`` (libvirt 8.0): QEMU's translation
+    cache under TCG, in MiB.
+    """
+
+    def __init__(self, tb_cache_mib=None, **kwargs):
+        super().__init__('tcg', **kwargs)
+        self.tb_cache_mib = tb_cache_mib
+
+    def format_dom(self):
+        root = super().format_dom()
+        if self.tb_cache_mib is not None:
+            etree.SubElement(root, 'tb-cache', unit='MiB').text = str(
+                self.tb_cache_mib)
+        return root
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        cache = xmldoc.find('tb-cache')
+        self.tb_cache_mib = None
+        if cache is not None:
+            # libvirt writes the size back in KiB, its default unit.
+            unit = cache.get('unit', 'KiB')
+            if unit not in _BYTES:
+                raise ValueError('tb-cache unit %r' % unit)
+            self.tb_cache_mib = int(cache.text) * _BYTES[unit] // 2 ** 20
+
+
+# libvirt's memory units (scaledInteger), in bytes.
+_BYTES = {'b': 1, 'bytes': 1, 'KB': 10 ** 3, 'k': 2 ** 10, 'K': 2 ** 10,
+          'KiB': 2 ** 10, 'MB': 10 ** 6, 'M': 2 ** 20, 'MiB': 2 ** 20,
+          'GB': 10 ** 9, 'G': 2 ** 30, 'GiB': 2 ** 30}

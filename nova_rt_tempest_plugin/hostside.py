@@ -125,6 +125,11 @@ class Domain:
     cmdline: ty.Optional[str]
     pmu: ty.Optional[str]
     locked: bool
+    # <domain type=...>: 'kvm', or 'qemu' (TCG)
+    virt_type: ty.Optional[str] = None
+    # <features><tcg><tb-cache> in MiB (None when absent); libvirt writes
+    # it back in KiB
+    tb_cache_mib: ty.Optional[int] = None
 
 
 def _sched(el):
@@ -152,12 +157,24 @@ def parse_domain(xml):
     oem = [e.text or '' for e in root.findall('sysinfo/oemStrings/entry')]
     cmdline = root.findtext('os/cmdline')
     pmu = root.find('features/pmu')
+    cache = root.find('features/tcg/tb-cache')
     return Domain(
         vcpus=int(root.findtext('vcpu')), vcpupins=pins,
         emulatorpin=emulator, vcpusched=vsched, emulatorsched=esched,
         oem_strings=oem, cmdline=cmdline,
         pmu=pmu.get('state') if pmu is not None else None,
-        locked=root.find('memoryBacking/locked') is not None)
+        locked=root.find('memoryBacking/locked') is not None,
+        virt_type=root.get('type'),
+        tb_cache_mib=_mib(cache) if cache is not None else None)
+
+
+# libvirt's binary memory units, in KiB.
+_KIB = {'KiB': 1, 'k': 1, 'K': 1, 'MiB': 1024, 'M': 1024,
+        'GiB': 1024 ** 2, 'G': 1024 ** 2}
+
+
+def _mib(el):
+    return int(el.text) * _KIB[el.get('unit', 'KiB')] // 1024
 
 
 class HostAccess:

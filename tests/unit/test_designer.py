@@ -233,6 +233,24 @@ class ApplyTest(testtools.TestCase):
             designer.apply(guest, build())
             self.assertIsNone(xml(guest).find('features/kvm'))
 
+    def test_tcg_translation_cache(self):
+        guest = nova_guest(virt_type='qemu')
+        designer.apply(guest, build())
+        cache = xml(guest).findall('features/tcg/tb-cache')
+        self.assertEqual([('MiB', str(designer.TCG_TB_CACHE_MIB))],
+                         [(c.get('unit'), c.text) for c in cache])
+        # KVM has no translation cache.
+        guest = nova_guest()
+        designer.apply(guest, build())
+        self.assertIsNone(xml(guest).find('features/tcg'))
+
+    def test_tcg_translation_cache_already_set_is_kept(self):
+        guest = nova_guest(virt_type='qemu', features=[
+            libvirt_config.TcgFeature(256)])
+        designer.apply(guest, build())
+        cache = xml(guest).findall('features/tcg/tb-cache')
+        self.assertEqual(['256'], [c.text for c in cache])
+
     def test_memory(self):
         guest = nova_guest()
         designer.apply(guest, build())
@@ -289,11 +307,26 @@ class ConfigClassesTest(testtools.TestCase):
              libvirt_config.CacheTune),
             (libvirt_config.KvmFeature(hidden=True, hint_dedicated=True),
              libvirt_config.KvmFeature),
+            (libvirt_config.TcgFeature(64), libvirt_config.TcgFeature),
+            (libvirt_config.TcgFeature(), libvirt_config.TcgFeature),
             (self._sysinfo(), libvirt_config.SysinfoWithOEMStrings),
         ]:
             parsed = cls()
             parsed.parse_str(obj.to_xml())
             self.assertEqual(obj.to_xml(), parsed.to_xml())
+
+    def test_tcg_cache_units(self):
+        for text, mib in (("<tb-cache unit='GiB'>1</tb-cache>", 1024),
+                          ("<tb-cache unit='KiB'>65536</tb-cache>", 64),
+                          ('<tb-cache>32768</tb-cache>', 32),
+                          ("<tb-cache unit='bytes'>67108864</tb-cache>",
+                           64)):
+            feature = libvirt_config.TcgFeature()
+            feature.parse_str('<tcg>%s</tcg>' % text)
+            self.assertEqual(mib, feature.tb_cache_mib, text)
+        feature = libvirt_config.TcgFeature()
+        self.assertRaises(ValueError, feature.parse_str,
+                          "<tcg><tb-cache unit='pages'>1</tb-cache></tcg>")
 
     @staticmethod
     def _sysinfo():

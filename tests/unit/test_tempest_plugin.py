@@ -129,6 +129,9 @@ class DomainTest(testtools.TestCase):
         self.assertIsNone(dom.emulatorsched)
         self.assertEqual('off', dom.pmu)
         self.assertTrue(dom.locked)
+        # TCG: the translation cache nova-rt bounds, as libvirt wrote it
+        # back (65536 KiB).
+        self.assertEqual(('qemu', 64), (dom.virt_type, dom.tb_cache_mib))
         self.assertIn('org.openstack.nova-rt.vcpu-scheduler=fifo:10',
                       dom.oem_strings)
         self.assertTrue(dom.cmdline.startswith('console=ttyS0 '))
