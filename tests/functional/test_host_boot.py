@@ -49,14 +49,21 @@ class HostBootTest(test_driver.RealtimeDomainMixin,
                 objects.InstanceFaultList.get_by_instance_uuids(
                     nova_context.get_admin_context(), [server['id']])]
 
-    def test_boot_resumes_the_guest_with_its_settings(self):
-        self.power_cut()
-        before = len(self.defined[self.server['id']])
+    def restart_and_find_running(self):
+        """Start rt1's compute service again; the server is ACTIVE and its
+        domain runs.
+        """
         self.restart_compute_service('rt1')
         server = self.api.get_server(self.server['id'])
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual(fakelibvirt.VIR_DOMAIN_RUNNING,
                          self.domain(server).info()[0])
+        return server
+
+    def test_boot_resumes_the_guest_with_its_settings(self):
+        self.power_cut()
+        before = len(self.defined[self.server['id']])
+        server = self.restart_and_find_running()
         self.assertGreater(len(self.defined[server['id']]), before,
                            'the boot wrote no domain')
         self.assert_realtime_domain(server)
@@ -82,10 +89,6 @@ class HostBootTest(test_driver.RealtimeDomainMixin,
         # untouched, as everywhere in nova-rt).
         self.break_isolation('rt1')
         before = len(self.defined[self.server['id']])
-        self.restart_compute_service('rt1')
-        server = self.api.get_server(self.server['id'])
-        self.assertEqual('ACTIVE', server['status'])
-        self.assertEqual(fakelibvirt.VIR_DOMAIN_RUNNING,
-                         self.domain(server).info()[0])
+        server = self.restart_and_find_running()
         self.assertEqual(before, len(self.defined[server['id']]))
         self.assertEqual([], self.faults(server))
