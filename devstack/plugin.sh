@@ -74,6 +74,12 @@ function configure_nova_rt {
         # weight_classes replaces the whole list: keep nova's weighers.
         iniset "$NOVA_CONF" filter_scheduler weight_classes \
             nova.scheduler.weights.all_weighers,nova_rt.scheduler.weights.RealtimeWeigher
+        # Every compute reports PCPU: Nova's fallback query (VCPU in place
+        # of PCPU) only lets concurrent pinned requests take a host whose
+        # last PCPU is gone, to fail its claim there and end in "Exceeded
+        # maximum number of retries" instead of No valid host (seen in the
+        # faults tier's race).
+        iniset "$NOVA_CONF" workarounds disable_fallback_pcpu_query True
     fi
 }
 

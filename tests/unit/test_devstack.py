@@ -262,6 +262,8 @@ class PluginTest(PluginBase):
                          'nova_rt.scheduler.weights.RealtimeWeigher',
                          self.get('nova.conf', 'filter_scheduler',
                                   'weight_classes'))
+        self.assertEqual('True', self.get('nova.conf', 'workarounds',
+                                          'disable_fallback_pcpu_query'))
 
     def test_metrics_file_under_devstack_data_dir(self):
         data = self.path('data')
