@@ -62,11 +62,12 @@ OPTS = [
     cfg.StrOpt('metrics_file', default='',
                help='The compute\'s [nova_rt] metrics_file (host_access '
                     'local only): checked with promtool when set.'),
-    cfg.IntOpt('resource_settle_seconds', default=0, min=0,
-               help='Seconds the tests that move servers wait first, so '
-                    'that each compute\'s resource tracker has audited the '
-                    'CPUs the previous test freed (one '
-                    'update_resources_interval and a second).'),
+    cfg.IntOpt('usage_settle_timeout', default=60, min=1,
+               help='Seconds a test waits, at most, for each compute\'s '
+                    'NUMA usage as Nova records it (read through '
+                    'cloud_command\'s "usage HOST") to match the CPUs its '
+                    'domains hold, after a delete, a revert or a move: '
+                    'one update_resources_interval and an audit.'),
     cfg.StrOpt('latency_image_ref', default='',
                help='An image whose guest runs "nova-rt-guest latency run" '
                     'at boot for latency_run_seconds and prints the result '

@@ -17,6 +17,7 @@ all-in-one job and a multi-node job check the very same things.
 """
 
 import dataclasses
+import json
 import os
 import shlex
 import subprocess
@@ -166,6 +167,47 @@ def parse_domain(xml):
         locked=root.find('memoryBacking/locked') is not None,
         virt_type=root.get('type'),
         tb_cache_mib=_mib(cache) if cache is not None else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeRecord:
+    """A compute node as its resource tracker last wrote it to Nova's
+    database: what NUMATopologyFilter, RealtimeFilter and the compute's
+    claim read.
+    """
+
+    host: str
+    pinned: ty.FrozenSet[int]
+    stats: ty.Dict[str, str]
+
+
+def parse_compute_record(text):
+    """A ``ComputeRecord`` from the JSON document of ``tools/cloud usage``:
+    ``{"host", "numa_topology": a serialised NUMATopology, "stats"}``.
+    """
+    try:
+        doc = json.loads(text)
+        topology = doc['numa_topology']
+        if topology is None:
+            raise ValueError('no NUMA topology recorded')
+        cells = topology['nova_object.data']['cells']
+        pinned = frozenset(cpu for cell in cells
+                           for cpu in cell['nova_object.data']['pinned_cpus'])
+        return ComputeRecord(doc['host'], pinned, dict(doc['stats']))
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError('not a compute node record (%s: %s): %r'
+                         % (type(e).__name__, e, text[:200]))
+
+
+def domain_pins(dom, dedicated):
+    """The dedicated CPUs a domain holds: its vCPU and emulator pins on
+    ``dedicated`` (a mixed guest's floating vCPUs are pinned to the shared
+    CPUs, an isolated emulator to a dedicated one).
+    """
+    held = set(dom.emulatorpin or ())
+    for pins in dom.vcpupins.values():
+        held |= pins
+    return frozenset(held & dedicated)
 
 
 # libvirt's binary memory units, in KiB.

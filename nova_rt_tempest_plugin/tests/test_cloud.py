@@ -21,11 +21,14 @@ import shlex
 import subprocess
 import time
 
+from nova_rt_tempest_plugin import hostside
 from nova_rt_tempest_plugin.tests import base
 from oslo_log import log as logging
 from tempest.common import waiters
 from tempest import config
 from tempest.lib import decorators
+
+from nova_rt import cpuset
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)
@@ -40,15 +43,18 @@ class CloudTest(base.RealtimeTest):
             raise cls.skipException('needs [nova_rt] cloud_command to '
                                     'stop and start services')
 
-    def cloud(self, *args, timeout=600):
-        """Run the cloud command; its output goes to the test log."""
+    def cloud(self, *args, timeout=600, quiet=False):
+        """Run the cloud command; its output goes to the test log unless
+        ``quiet`` (a poll).
+        """
         argv = shlex.split(CONF.nova_rt.cloud_command) + list(args)
         started = time.monotonic()
         proc = subprocess.run(argv, capture_output=True, text=True,
                               timeout=timeout)
-        LOG.info('%s: exit %d after %.1f s\n%s%s', ' '.join(argv),
-                 proc.returncode, time.monotonic() - started, proc.stdout,
-                 proc.stderr)
+        if not quiet or proc.returncode:
+            LOG.info('%s: exit %d after %.1f s\n%s%s', ' '.join(argv),
+                     proc.returncode, time.monotonic() - started,
+                     proc.stdout, proc.stderr)
         self.assertEqual(0, proc.returncode, '%s failed:\n%s%s' % (
             ' '.join(argv), proc.stdout[-3000:], proc.stderr[-3000:]))
         return proc.stdout + proc.stderr
@@ -91,6 +97,55 @@ class CloudTest(base.RealtimeTest):
         return [h['hypervisor_hostname'] for h in
                 self.os_admin.hypervisor_client.list_hypervisors()[
                     'hypervisors']]
+
+    def compute_record(self, host):
+        """What ``host``'s resource tracker last wrote to the database."""
+        return hostside.parse_compute_record(
+            self.cloud('usage', host, quiet=True))
+
+    def usage_differences(self, hosts=None, exact=True):
+        """Each compute whose NUMA usage, as Nova records it, pins other
+        dedicated CPUs than its libvirt domains hold (with ``exact=False``:
+        a CPU no domain holds), one line each.
+        """
+        found = []
+        for host in hosts or self.hosts():
+            recorded = self.compute_record(host).pinned
+            held = set()
+            for name in self.host_access.domain_names(host):
+                held |= hostside.domain_pins(
+                    self.host_access.domain(host, name), self.dedicated)
+            if recorded != held if exact else not recorded <= held:
+                found.append('%s: Nova counts CPUs %s pinned, its domains '
+                             'hold %s' % (host,
+                                          cpuset.format(recorded) or 'none',
+                                          cpuset.format(held) or 'none'))
+        return found
+
+    def wait_usage_settled(self, hosts=None, exact=True, timeout=None):
+        """Until each compute's NUMA usage (what NUMATopologyFilter,
+        RealtimeFilter and the compute's claim read) pins exactly the CPUs
+        its domains hold (``exact=False``: no CPU that no domain holds).
+
+        After a delete, a revert or a move, Nova's usage can lag its
+        placement allocations until the host's next resource audit
+        (doc/source/integration.rst): a test that needs the freed CPU
+        waits for it here, never on a sleep. Returns the seconds waited.
+        """
+        self.assertTrue(self.dedicated, 'needs [nova_rt] dedicated_cpus: '
+                        'the CPUs whose usage to compare')
+        timeout = timeout or CONF.nova_rt.usage_settle_timeout
+        started = time.monotonic()
+        while True:
+            found = self.usage_differences(hosts, exact)
+            waited = time.monotonic() - started
+            if not found:
+                LOG.info('NUMA usage settled after %.1f s', waited)
+                return waited
+            self.assertLess(waited, timeout,
+                            'NUMA usage still differs from the domains '
+                            'after %d s: %s' % (timeout, '; '.join(found)))
+            time.sleep(0.5)
 
     def assert_nothing_of(self, server_id, name):
         """No domain named ``name`` on any host, no allocation left."""

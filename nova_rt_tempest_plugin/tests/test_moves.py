@@ -55,10 +55,9 @@ class MovesTest(test_cloud.CloudTest):
 
     def setUp(self):
         super().setUp()
-        # One dedicated CPU a host: let each compute's resource tracker
-        # audit once (update_resources_interval, 5 s in nova-rt's test
-        # cloud) so the scheduler sees the CPUs the previous test freed.
-        time.sleep(CONF.nova_rt.resource_settle_seconds)
+        # One dedicated CPU a host: the scheduler must see the CPUs the
+        # previous test freed.
+        self.wait_usage_settled()
 
     @contextlib.contextmanager
     def microversion(self, version):
@@ -203,6 +202,10 @@ class ColdMoveTest(MovesTest):
         self.assertEqual(before[0], self.where(server['id'])[0])
         self.assert_realtime(server['id'], **MOVER_CHECK)
         self.assertNotIn(before[1], self.host_access.domain_names(moved_to))
+        # The reverted claim's CPU is free on the other host only once its
+        # resource tracker has audited after the revert (Nova's lag).
+        LOG.info('after the revert: %.1f s until %s counted its CPU free',
+                 self.wait_usage_settled(), moved_to)
         # Confirm: on the other host with the new flavor's settings.
         before = self.snapshot(server['id'])
         self.servers_client.resize_server(server['id'], bigger)

@@ -13,6 +13,8 @@
 a real-time server of the integration cloud (tools/cloud; rt.small: two
 vCPUs, vCPU 1 fifo 10, captured under tests/unit/captured)."""
 
+import copy
+import json
 import os
 import subprocess
 import sys
@@ -136,6 +138,61 @@ class DomainTest(testtools.TestCase):
                       dom.oem_strings)
         self.assertTrue(dom.cmdline.startswith('console=ttyS0 '))
         self.assertIn('nohz_full=1 rcu_nocbs=1 irqaffinity=0', dom.cmdline)
+
+
+class ComputeRecordTest(testtools.TestCase):
+    """``tools/cloud usage`` of a compute holding a real-time server's
+    CPU, captured during a resize of the integration cloud.
+    """
+
+    def test_pinned_cpus_and_stats(self):
+        record = hostside.parse_compute_record(
+            captured('cloud-compute-record-pinned.json'))
+        self.assertEqual('compute1', record.host)
+        self.assertEqual(frozenset({1}), record.pinned)
+        self.assertEqual('true', record.stats['nova_rt_lab_mode'])
+        self.assertNotIn('nova_rt_latency_max_us', record.stats)
+
+    def test_cells_add_up(self):
+        doc = json.loads(captured('cloud-compute-record-pinned.json'))
+        cells = doc['numa_topology']['nova_object.data']['cells']
+        other = copy.deepcopy(cells[0])
+        other['nova_object.data'].update(id=1, pinned_cpus=[5, 7])
+        cells.append(other)
+        self.assertEqual(frozenset({1, 5, 7}), hostside.parse_compute_record(
+            json.dumps(doc)).pinned)
+
+    def test_damaged_records_are_refused_by_name(self):
+        doc = json.loads(captured('cloud-compute-record-pinned.json'))
+        no_topology = dict(doc, numa_topology=None)
+        no_pins = copy.deepcopy(doc)
+        del no_pins['numa_topology']['nova_object.data']['cells'][0][
+            'nova_object.data']['pinned_cpus']
+        for text, says in (('', 'JSONDecodeError'),
+                           (json.dumps(no_topology), 'no NUMA topology'),
+                           (json.dumps(no_pins), "KeyError: 'pinned_cpus'"),
+                           ('[]', 'TypeError')):
+            e = self.assertRaises(ValueError, hostside.parse_compute_record,
+                                  text)
+            self.assertIn('not a compute node record', str(e))
+            self.assertIn(says, str(e))
+
+
+class DomainPinsTest(testtools.TestCase):
+
+    def test_mixed_guest_holds_its_realtime_cpu_only(self):
+        dom = hostside.parse_domain(captured('cloud-rt-small-domain.xml'))
+        # vCPU 0 and the emulator float on shared CPU 0, vCPU 1 on 1.
+        self.assertEqual(frozenset({1}),
+                         hostside.domain_pins(dom, frozenset({1})))
+        self.assertEqual(frozenset(),
+                         hostside.domain_pins(dom, frozenset({2, 3})))
+
+    def test_isolated_emulator_cpu_is_held(self):
+        dom = hostside.parse_domain(captured('cloud-rt-small-domain.xml'))
+        dom.emulatorpin = frozenset({3})
+        self.assertEqual(frozenset({1, 3}),
+                         hostside.domain_pins(dom, frozenset({1, 3})))
 
 
 class HostAccessTest(testtools.TestCase):

@@ -334,8 +334,6 @@ def write_tempest_conf(args, image, flavor, flavor_alt, latency_image_ref):
         ('service_available', 'cinder', 'false'),
         ('service_available', 'swift', 'false'),
         ('validation', 'run_validation', 'false'),
-        # One update_resources_interval (hosts.sh) and a second.
-        ('nova_rt', 'resource_settle_seconds', '6'),
         ('nova_rt', 'latency_image_ref', latency_image_ref),
         ('nova_rt', 'latency_run_seconds', str(LATENCY_S)),
         # Every host sees its disks at one path (tools/cloudlib/hosts.sh).

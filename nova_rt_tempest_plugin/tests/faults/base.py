@@ -50,9 +50,9 @@ class FaultsTest(test_cloud.CloudTest):
 
     def setUp(self):
         super().setUp()
-        # One dedicated CPU a host: let each compute's resource tracker
-        # audit the CPUs the previous test freed.
-        time.sleep(CONF.nova_rt.resource_settle_seconds)
+        # One dedicated CPU a host: the scheduler must see the CPUs the
+        # previous test freed.
+        self.wait_usage_settled()
 
     @classmethod
     def setup_clients(cls):

@@ -94,19 +94,36 @@ class LatencyCertificateTest(base.FaultsTest):
         return float(match.group(1)) == 1
 
     def wait_published(self, certified, timeout=90):
-        """Until the compute publishes ``certified``; then one resource
-        update more, so that the scheduler's view has it too. Seconds.
+        """Until the compute publishes ``certified`` in its metrics and in
+        the stats the scheduler reads (``nova_rt_latency_max_us`` in its
+        compute node record). Seconds.
         """
         started = time.monotonic()
-        while self.published() != certified:
+        while (self.published() != certified or
+               ('nova_rt_latency_max_us' in
+                self.compute_record(self.host).stats) != certified):
             self.assertLess(time.monotonic() - started, timeout,
                             '%s still %s certified after %d s' % (
                                 self.host, 'not' if certified else '',
                                 timeout))
             time.sleep(1)
-        took = time.monotonic() - started
-        time.sleep(CONF.nova_rt.resource_settle_seconds)
-        return took
+        return time.monotonic() - started
+
+    def wait_audits(self, count, timeout=90):
+        """Until the compute has written its metrics ``count`` times more:
+        as many resource audits.
+        """
+        stamp = 'stat -c %%y %s' % shlex.quote(CONF.nova_rt.metrics_file)
+        seen = [self.on_host(stamp)]
+        deadline = time.monotonic() + timeout
+        while len(seen) <= count:
+            self.assertLess(time.monotonic(), deadline, '%s wrote its '
+                            'metrics %d times in %d s, not %d' % (
+                                self.host, len(seen) - 1, timeout, count))
+            time.sleep(0.5)
+            now = self.on_host(stamp)
+            if now != seen[-1]:
+                seen.append(now)
 
     def log_lines(self):
         if not CONF.nova_rt.compute_log:
@@ -147,7 +164,7 @@ class LatencyCertificateTest(base.FaultsTest):
         getattr(self, how)()
         took = self.wait_published(False)
         # Two audits more: the reason must not be logged again.
-        time.sleep(2 * CONF.nova_rt.resource_settle_seconds)
+        self.wait_audits(2)
         reasons = self.uncertified_lines(since)
         if reasons is not None:
             self.assertEqual(1, len(reasons), 'the reason logged %d times '
@@ -196,7 +213,8 @@ class LatencyCertificateTest(base.FaultsTest):
                          'the running guest\'s QEMU and vCPU threads')
         self.assert_realtime(running, {1}, 'fifo', 10)
         self.delete_as_admin(running)
-        time.sleep(CONF.nova_rt.resource_settle_seconds)
+        # Refused for the certificate, not for want of the freed CPU.
+        self.wait_usage_settled()
         self.assert_refused(flavor)
 
         # Replaced by a certificate of another kernel; then removed. Each
@@ -207,7 +225,7 @@ class LatencyCertificateTest(base.FaultsTest):
             self.wait_published(True)
             server = self.assert_lands(flavor)
             self.delete_as_admin(server)
-            time.sleep(CONF.nova_rt.resource_settle_seconds)
+            self.wait_usage_settled()
             reason = self.break_certificate(how)
             if reason is not None:
                 self.assertIn(says, reason)

@@ -90,7 +90,7 @@ class ComputeKilledTest(base.FaultsTest):
         self.assert_no_leftovers({server_id: name})
         # And the compute builds real-time servers again.
         self.wait_computes_enabled()
-        time.sleep(base.CONF.nova_rt.resource_settle_seconds)
+        self.wait_usage_settled()
         again = self.create(flavor)
         self.assertEqual('ACTIVE', self.wait_final(again['id'])['status'])
         self.assert_realtime(again['id'], {1}, 'fifo', 10)

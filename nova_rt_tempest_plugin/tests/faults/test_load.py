@@ -16,9 +16,10 @@ each kind (p50, p95) and the leak count after (0).
 
 Each compute's dedicated CPUs bound the real-time workers: one per free
 dedicated CPU, so that no create is refused for want of a core (the race
-test is about that). A real-time worker waits one resource update after
-its delete before its next create: the scheduler sees a freed CPU when
-the compute's resource tracker has counted it (``resource_settle_seconds``).
+test is about that). A real-time worker waits, after its delete, until
+the host's NUMA usage as Nova records it counts no CPU that no domain
+holds: the scheduler sees a freed CPU once the compute's resource tracker
+has counted it.
 """
 
 from concurrent import futures
@@ -47,25 +48,26 @@ class LoadTest(base.FaultsTest):
 
     def cycle(self, kind, flavor, client):
         """One create, ACTIVE, delete, gone: (seconds to ACTIVE, error or
-        None, server id, instance name).
+        None, server id, instance name, host).
         """
         started = time.monotonic()
-        server_id = name = None
+        server_id = name = host = None
         try:
             server_id = self.create(flavor, client)['id']
             state = self.wait_final(server_id)
             to_active = time.monotonic() - started
             name = state['OS-EXT-SRV-ATTR:instance_name']
+            host = state['OS-EXT-SRV-ATTR:host']
             if state['status'] != 'ACTIVE':
                 return None, '%s %s: %s' % (kind, server_id, (
                     state.get('fault') or {}).get('message')), \
-                    server_id, name
+                    server_id, name, host
             self.delete_as_admin(server_id)
-            return to_active, None, server_id, name
+            return to_active, None, server_id, name, host
         except Exception as e:  # counted, never hidden
             return None, '%s %s: %s: %s' % (kind, server_id,
                                             type(e).__name__, e), \
-                server_id, name
+                server_id, name, host
 
     @decorators.idempotent_id('7c1d3e5f-0a2b-4c4d-8e6f-1a2b3c4d5e51')
     def test_create_delete_cycles(self):
@@ -91,7 +93,7 @@ class LoadTest(base.FaultsTest):
                     if not todo[kind]:
                         return
                     todo[kind] -= 1
-                took, error, server_id, name = self.cycle(
+                took, error, server_id, name, host = self.cycle(
                     kind, flavors[kind], client)
                 with lock:
                     if server_id:
@@ -100,8 +102,8 @@ class LoadTest(base.FaultsTest):
                         errors.append(error)
                     else:
                         times[kind].append(took)
-                if kind == 'realtime':
-                    time.sleep(CONF.nova_rt.resource_settle_seconds)
+                if kind == 'realtime' and host and not error:
+                    self.wait_usage_settled([host], exact=False)
 
         started = time.monotonic()
         kinds = ['realtime'] * realtime_workers + \

@@ -107,7 +107,7 @@ class OutageTest(base.FaultsTest):
         self.assertEqual({}, {h: n for h, n in self.pcpus_used().items()
                               if n})
         # The cloud builds real-time servers again.
-        time.sleep(base.CONF.nova_rt.resource_settle_seconds)
+        self.wait_usage_settled()
         again = self.create(flavor)['id']
         self.assertEqual('ACTIVE', self.wait_final(again)['status'])
         self.assert_realtime(again, {1}, 'fifo', 10)
