@@ -20,6 +20,7 @@ cell, the test guest's images, the ordinary flavors and tempest.conf.
 """
 
 import argparse
+import configparser
 import datetime
 import os
 import subprocess
@@ -128,13 +129,32 @@ def run(argv, timeout=120):
                           timeout=timeout)
 
 
+def inventory_classes(nova_conf):
+    """The resource classes a compute of this configuration reports: PCPU
+    for ``[compute] cpu_dedicated_set``, VCPU for ``cpu_shared_set`` (or
+    for every CPU when neither is set).
+    """
+    conf = configparser.ConfigParser(strict=False, interpolation=None)
+    conf.read(nova_conf)
+    dedicated = conf.get('compute', 'cpu_dedicated_set', fallback='')
+    shared = conf.get('compute', 'cpu_shared_set', fallback='')
+    classes = set()
+    if dedicated.strip():
+        classes.add('PCPU')
+    if shared.strip() or not dedicated.strip():
+        classes.add('VCPU')
+    return classes
+
+
 def wait_computes(args, conn):
-    """Every compute host mapped into cell1, its provider with PCPU (its
-    dedicated CPUs) and VCPU (its shared ones) inventory.
+    """Every compute host mapped into cell1, its provider with the
+    inventory its CPU sets imply: PCPU (its dedicated CPUs) and VCPU (its
+    shared ones).
     """
     deadline = time.monotonic() + WAIT_S
     manage = os.path.join(args.venv, 'bin', 'nova-manage')
     wanted = {'compute%d' % i for i in range(1, args.computes + 1)}
+    classes = inventory_classes(args.nova_conf)
     while True:
         run([manage, '--config-file', args.nova_conf, 'cell_v2',
              'discover_hosts', '--verbose'])
@@ -142,20 +162,20 @@ def wait_computes(args, conn):
         for rp in conn.placement.resource_providers():
             inv = {i.resource_class: i.total for i in
                    conn.placement.resource_provider_inventories(rp)}
-            if 'PCPU' in inv and 'VCPU' in inv:
+            if classes <= set(inv):
                 found[rp.name] = inv
         mapped = {h.name for h in conn.compute.hypervisors()}
         if wanted <= set(found) and wanted <= mapped:
             for name in sorted(wanted):
-                log('compute %s: PCPU %d, VCPU %d' % (
-                    name, found[name]['PCPU'], found[name]['VCPU']))
+                log('compute %s: %s' % (name, ', '.join(
+                    '%s %d' % (c, found[name][c]) for c in sorted(classes))))
             return
         if time.monotonic() > deadline:
             raise SystemExit(
-                'computes %s: no PCPU and VCPU inventory after %d s (found '
-                '%s; see the nova-compute@ logs)' % (
+                'computes %s: no %s inventory after %d s (found %s; see the '
+                'nova-compute@ logs)' % (
                     ', '.join(sorted(wanted - set(found))) or 'all mapped',
-                    WAIT_S, found or 'none'))
+                    ' and '.join(sorted(classes)), WAIT_S, found or 'none'))
         time.sleep(2)
 
 
@@ -242,8 +262,23 @@ def ensure_flavor(conn, name, vcpus, ram, disk, specs):
     return flavor
 
 
+def forget_computes(args, conn):
+    """Delete the nova-compute services (with their compute nodes and
+    resource providers) of hosts this cloud no longer runs, as an operator
+    would after removing a host: an earlier ``up --computes 2`` left
+    compute2's, reported down forever.
+    """
+    wanted = {'compute%d' % i for i in range(1, args.computes + 1)}
+    for service in conn.compute.services(binary='nova-compute'):
+        if service.host not in wanted:
+            conn.compute.delete_service(service)
+            log('compute %s: removed (this cloud runs %s)' % (
+                service.host, ', '.join(sorted(wanted))))
+
+
 def resources(args):
     conn = connect(args, ADMIN_CLOUD)
+    forget_computes(args, conn)
     wait_computes(args, conn)
     kernel, initrd = guest_files(args)
     aki = ensure_image(conn, 'nrt-guest-kernel', kernel, 'aki', {})

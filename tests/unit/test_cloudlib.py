@@ -1,0 +1,161 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The test cloud's Python (tools/cloudlib): the cloud tiers' skip check
+(skips.py) with the tree's own allow-list (allowed-skips.txt), and what
+``up`` waits for (bootstrap.py)."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+
+import testtools
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+TOOL = os.path.join(TOP, 'tools', 'cloudlib', 'skips.py')
+ALLOWED = os.path.join(TOP, 'tools', 'cloudlib', 'allowed-skips.txt')
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location('nova_rt_skips', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+skips = _load()
+
+# subunit-trace's lines, as tempest run prints them.
+LOG = """\
+{0} nova_rt_tempest_plugin.tests.test_moves.ColdMoveTest.test_cold_migration_confirmed [37.085957s] ... ok
+{0} setUpClass (nova_rt_tempest_plugin.tests.test_migration_latency.MigrationLatencyTest) ... SKIPPED: no latency guest image ([nova_rt] latency_image_ref)
+{0} nova_rt_tempest_plugin.tests.test_realtime.RealtimeServerTest.test_isolated_emulator [0.5s] ... SKIPPED: needs 2 dedicated host CPUs (the emulator); the compute has 1 (1)
+{0} nova_rt_tempest_plugin.tests.test_osc.MetricsTest.test_promtool ... FAILED
+"""  # noqa: E501
+
+ENTRY = """\
+# a comment
+test: nova_rt_tempest_plugin\\.tests\\.test_realtime\\.RealtimeServerTest\\.test_isolated_emulator
+why: one dedicated CPU per host on a 2-CPU machine
+runs when: a compute with 2 dedicated CPUs
+"""  # noqa: E501
+
+
+class SkipsTest(testtools.TestCase):
+
+    def test_class_and_test_skips_found_other_results_ignored(self):
+        self.assertEqual([
+            ('nova_rt_tempest_plugin.tests.test_migration_latency.'
+             'MigrationLatencyTest',
+             'no latency guest image ([nova_rt] latency_image_ref)'),
+            ('nova_rt_tempest_plugin.tests.test_realtime.RealtimeServerTest.'
+             'test_isolated_emulator',
+             'needs 2 dedicated host CPUs (the emulator); the compute has 1 '
+             '(1)')], skips.skipped(LOG))
+
+    def test_an_allowed_skip_passes_the_others_are_named(self):
+        allowed = skips.parse_allowed(ENTRY)
+        self.assertEqual(1, len(allowed))
+        self.assertEqual('a compute with 2 dedicated CPUs', allowed[0][2])
+        bad = skips.unexpected(allowed, LOG)
+        self.assertEqual(['nova_rt_tempest_plugin.tests.'
+                          'test_migration_latency.MigrationLatencyTest'],
+                         [test for test, _ in bad])
+
+    def test_an_entry_matches_the_whole_id(self):
+        allowed = skips.parse_allowed(
+            'test: nova_rt_tempest_plugin\\.tests\\.test_realtime\n'
+            'why: w\nruns when: r\n')
+        self.assertEqual(2, len(skips.unexpected(allowed, LOG)))
+
+    def test_damaged_allow_lists_are_refused_by_line(self):
+        for text, says in (
+                ('test: a\nwhy: b\n', ':1: entry without runs when'),
+                ('test: a\nwhy: b\nruns when: c\nwhy: d\n',
+                 ':4: why given twice'),
+                ('test: a\nbecause: b\n', ":2: expected one of test:, why:, "
+                 "runs when:, not 'because: b'"),
+                ('test: (\nwhy: b\nruns when: c\n', ':1: test \'(\''),
+                ('\n\ntest: a\nruns when: c\n', ':3: entry without why')):
+            e = self.assertRaises(skips.AllowListError, skips.parse_allowed,
+                                  text, 'list')
+            self.assertIn('list' + says, str(e))
+
+    def test_command_exit_codes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            allowed = os.path.join(tmp, 'allowed')
+            log = os.path.join(tmp, 'log')
+            with open(allowed, 'w') as f:
+                f.write(ENTRY)
+            with open(log, 'w') as f:
+                f.write(LOG)
+
+            def run(*args):
+                return subprocess.run([sys.executable, TOOL] + list(args),
+                                      capture_output=True, text=True)
+
+            proc = run('check', allowed, log)
+            self.assertEqual(1, proc.returncode)
+            self.assertEqual(
+                'unexpected skip: nova_rt_tempest_plugin.tests.'
+                'test_migration_latency.MigrationLatencyTest: no latency '
+                'guest image ([nova_rt] latency_image_ref)\n', proc.stdout)
+            with open(log, 'w') as f:
+                f.write(LOG.splitlines()[2] + '\n')
+            self.assertEqual(0, run('check', allowed, log).returncode)
+            proc = run('check', os.path.join(tmp, 'missing'), log)
+            self.assertEqual(2, proc.returncode)
+            self.assertIn('No such file', proc.stdout)
+            self.assertEqual(2, run('check', allowed).returncode)
+
+    def test_the_trees_allow_list_is_short_and_reasoned(self):
+        with open(ALLOWED) as f:
+            allowed = skips.parse_allowed(f.read(), ALLOWED)
+        self.assertLessEqual(len(allowed), 8)
+        for pattern, why, runs_when in allowed:
+            self.assertTrue(pattern.pattern.startswith(
+                'nova_rt_tempest_plugin\\.tests\\.'), pattern.pattern)
+            self.assertGreater(len(why), 20, pattern.pattern)
+            self.assertGreater(len(runs_when), 10, pattern.pattern)
+
+
+def _load_bootstrap():
+    path = os.path.join(TOP, 'tools', 'cloudlib', 'bootstrap.py')
+    spec = importlib.util.spec_from_file_location('nova_rt_bootstrap', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class InventoryClassesTest(testtools.TestCase):
+    """What tools/cloud up waits for: the inventory the compute's CPU sets
+    imply (a host with no shared CPUs never reports VCPU).
+    """
+
+    def classes(self, compute):
+        bootstrap = _load_bootstrap()
+        with tempfile.NamedTemporaryFile('w', suffix='.conf') as f:
+            f.write('[filter_scheduler]\navailable_filters = a\n'
+                    'available_filters = b\n[compute]\n' + compute)
+            f.flush()
+            return bootstrap.inventory_classes(f.name)
+
+    def test_shapes(self):
+        self.assertEqual({'PCPU', 'VCPU'}, self.classes(
+            'cpu_dedicated_set = 1\ncpu_shared_set = 0\n'))
+        self.assertEqual({'PCPU'}, self.classes(
+            'cpu_dedicated_set = 0-1\ncpu_shared_set =\n'))
+        self.assertEqual({'PCPU'}, self.classes('cpu_dedicated_set = 0-1\n'))
+        self.assertEqual({'VCPU'}, self.classes('cpu_shared_set = 0-1\n'))
+        self.assertEqual({'VCPU'}, self.classes(''))
