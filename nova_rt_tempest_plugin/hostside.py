@@ -94,6 +94,48 @@ def parse_threads(text):
     return threads
 
 
+# Every QEMU of a Nova guest names it (-name guest=instance-...). The last
+# line counts the processes read: a scan that read none saw nothing.
+QEMU_GUESTS_SCRIPT = r'''
+read=0
+for p in /proc/[0-9]*; do
+    # A process may exit between the listing and the read: skip it.
+    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    read=$((read + 1))
+    case $cmd in *qemu-system*guest=instance-*) ;; *) continue ;; esac
+    printf '%s\n' "$cmd" | sed -n 's/.*guest=\(instance-[0-9a-f]*\).*/\1/p'
+done
+echo "scanned $read"
+'''
+
+
+def parse_qemu_guests(text):
+    """The instance names of QEMU_GUESTS_SCRIPT's output, one per QEMU."""
+    lines = text.split()
+    if len(lines) < 2 or lines[-2] != 'scanned' or not lines[-1].isdigit() \
+            or int(lines[-1]) == 0:
+        raise HostAccessError('the QEMU scan read no process: %r'
+                              % text[-200:])
+    return lines[:-2]
+
+
+def parse_jobinfo(text):
+    """``virsh domjobinfo --completed``: {field: value}, the values in
+    milliseconds where libvirt gives them so (``Time elapsed``, ``Total
+    downtime``, ...) as ints, the others as text.
+    """
+    info = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(':')
+        if not sep:
+            continue
+        value = value.strip()
+        number, _, unit = value.partition(' ')
+        info[key.strip()] = int(number) if unit.strip() == 'ms' and \
+            number.isdigit() else value
+    return info
+
+
 LATENCY_MARK = 'NRT-LATENCY-'
 
 
@@ -282,6 +324,17 @@ class HostAccess:
     def domain_names(self, address):
         return [n for n in self.virsh(address, 'list', '--all',
                                       '--name').split() if n]
+
+    def qemu_guests(self, address):
+        """The instance name of every QEMU running on ``address``."""
+        return parse_qemu_guests(self.run(address, QEMU_GUESTS_SCRIPT))
+
+    def entries(self, address, path):
+        """The names in directory ``path`` on ``address``; a missing or
+        unreadable directory is an error, never "empty".
+        """
+        return self.run(address, 'cd %s && ls -1A\n'
+                        % shlex.quote(path)).split()
 
     def threads(self, address, name):
         pidfile = '/run/libvirt/qemu/%s.pid' % name

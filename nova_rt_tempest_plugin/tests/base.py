@@ -91,28 +91,32 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
         return flavor['id']
 
     def boot(self, flavor, wait='ACTIVE', **kwargs):
-        """A server of the tenant, deleted (and waited for) at cleanup."""
+        """A server of the tenant (of ``client``'s project when given),
+        deleted (and waited for) at cleanup.
+        """
         name = data_utils.rand_name(prefix=CONF.resource_name_prefix,
                                     name='nrt-server')
         started = time.monotonic()
-        server = self.servers_client.create_server(
+        client = kwargs.pop('client', self.servers_client)
+        server = client.create_server(
             name=name, imageRef=kwargs.pop('image', CONF.compute.image_ref),
             flavorRef=flavor, networks='none', **kwargs)['server']
-        self.addCleanup(self.delete_server_and_wait, server['id'])
+        self.addCleanup(self.delete_server_and_wait, server['id'], client)
         if wait:
-            waiters.wait_for_server_status(self.servers_client, server['id'],
+            waiters.wait_for_server_status(client, server['id'],
                                            wait,
                                            raise_on_error=wait != 'ERROR')
             LOG.info('server %s %s after %.1f s', server['id'], wait,
                      time.monotonic() - started)
         return server
 
-    def delete_server_and_wait(self, server_id):
+    def delete_server_and_wait(self, server_id, client=None):
+        client = client or self.servers_client
         try:
-            self.servers_client.delete_server(server_id)
+            client.delete_server(server_id)
         except lib_exc.NotFound:
             return
-        waiters.wait_for_server_termination(self.servers_client, server_id)
+        waiters.wait_for_server_termination(client, server_id)
 
     def admin_show(self, server_id):
         return self.admin_servers_client.show_server(server_id)['server']
@@ -140,20 +144,33 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
         ``host_access = command`` the address is the compute's host name.
         """
         server = self.admin_show(server_id)
-        host = server['OS-EXT-SRV-ATTR:host']
-        name = server['OS-EXT-SRV-ATTR:instance_name']
+        return (self.address_of(server['OS-EXT-SRV-ATTR:host']),
+                server['OS-EXT-SRV-ATTR:instance_name'])
+
+    def address_of(self, host):
+        """Where the tests reach compute ``host`` (its service host)."""
         group = CONF.nova_rt
         if group.host_access == 'local':
-            return 'localhost', name
+            return 'localhost'
         if group.host_access == 'command':
-            return host, name
+            return host
         if host in group.ssh_hosts:
-            return group.ssh_hosts[host], name
+            return group.ssh_hosts[host]
         for hyp in self.os_admin.hypervisor_client.list_hypervisors(
                 detail=True)['hypervisors']:
             if hyp.get('service', {}).get('host') == host:
-                return hyp['host_ip'], name
+                return hyp['host_ip']
         raise AssertionError('no address for compute host %s' % host)
+
+    def held_pins(self, host):
+        """The dedicated CPUs the libvirt domains of ``host`` (an address
+        of ``address_of``) hold.
+        """
+        held = set()
+        for name in self.host_access.domain_names(host):
+            held |= hostside.domain_pins(
+                self.host_access.domain(host, name), self.dedicated)
+        return frozenset(held)
 
     def domain(self, server_id):
         return self.host_access.domain(*self.where(server_id))

@@ -111,10 +111,7 @@ class CloudTest(base.RealtimeTest):
         found = []
         for host in hosts or self.hosts():
             recorded = self.compute_record(host).pinned
-            held = set()
-            for name in self.host_access.domain_names(host):
-                held |= hostside.domain_pins(
-                    self.host_access.domain(host, name), self.dedicated)
+            held = self.held_pins(host)
             if recorded != held if exact else not recorded <= held:
                 found.append('%s: Nova counts CPUs %s pinned, its domains '
                              'hold %s' % (host,

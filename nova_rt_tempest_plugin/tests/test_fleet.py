@@ -11,6 +11,9 @@
 # under the License.
 """``nova-rt fleet`` against the cloud's own APIs, as an operator runs it."""
 
+import json
+import shlex
+
 from nova_rt_tempest_plugin.tests import base
 import openstack
 from tempest import config
@@ -58,9 +61,17 @@ class FleetTest(base.RealtimeTest):
         self.assertEqual(len(self.dedicated), host.pcpu_total)
         # A mixed flavor pins only its real-time vCPU: one PCPU.
         self.assertEqual(1, host.pcpu_used)
-        # The same facts the compute published, read back honestly: a lab
-        # compute is never reported ready.
-        self.assertIsNotNone(host.ready)
+        # Ready as the host's own audit finds it (nova-rt host check on
+        # the compute, exit 0 ready, 1 not ready), and a lab compute never.
+        audit = json.loads(self.host_access.run(
+            self.address_of(compute),
+            '%s host check --format json --config-file %s\n'
+            'rc=$?; [ "$rc" -le 1 ] || exit "$rc"\n' % (
+                shlex.quote(CONF.nova_rt.host_nova_rt),
+                shlex.quote(CONF.nova_rt.host_nova_conf.format(
+                    host=compute)))))
+        self.assertIs(audit['ready'] and not CONF.nova_rt.lab_mode,
+                      host.ready, 'ready as nova-rt fleet lists %s' % compute)
         if CONF.nova_rt.lab_mode:
             self.assertFalse(host.ready)
             self.assertNotIn(host_facts.TRAIT_READY, host.traits)

@@ -42,6 +42,8 @@ LEAD_S = 10
 # The guest's boot under TCG: the kernel unpacks an initramfs that
 # carries Python, nova_rt and cyclictest.
 BOOT_S = 240
+# How often the console is read while its lines are timed.
+POLL_S = 0.5
 
 
 class LiveMigrationLatencyTest(test_moves.MovesTest):
@@ -53,17 +55,23 @@ class LiveMigrationLatencyTest(test_moves.MovesTest):
             raise cls.skipException('no latency guest image ([nova_rt] '
                                     'latency_image_ref)')
 
-    def wait_result(self, server_id, timeout):
+    def latency_lines(self, server_id):
+        return hostside.latency_console(
+            self.servers_client.get_console_output(server_id)['output'])
+
+    def wait_tag(self, server_id, tag, timeout):
+        """The guest's latency lines once ``tag`` shows, and the time
+        (this machine's clock) it was first seen: polled every POLL_S.
+        """
         deadline = time.monotonic() + timeout
         while True:
-            lines = hostside.latency_console(
-                self.servers_client.get_console_output(server_id)['output'])
-            if 'END' in lines:
-                return lines
+            lines = self.latency_lines(server_id)
+            if lines.get(tag):
+                return lines, time.time()
             self.assertLess(time.monotonic(), deadline,
-                            'no latency result on the console of %s '
-                            'within %d s' % (server_id, timeout))
-            time.sleep(3)
+                            'no NRT-LATENCY-%s line on the console of %s '
+                            'within %d s' % (tag, server_id, timeout))
+            time.sleep(POLL_S)
 
     @decorators.idempotent_id('5a2c4e6f-8b1d-4c3e-9f0a-1b2c3d4e5f11')
     def test_guest_latency_across_a_live_migration(self):
@@ -73,10 +81,15 @@ class LiveMigrationLatencyTest(test_moves.MovesTest):
                            image=CONF.nova_rt.latency_image_ref)
         sid = server['id']
         self.assert_realtime(sid, **test_moves.MOVER_CHECK)
-        self.console_line(sid, 'NRT-LATENCY-BEGIN:', timeout=BOOT_S)
+        # One clock, this machine's: the guest prints BEGIN just before
+        # its run starts and RC just after it ends, so the run started
+        # between BEGIN seen (less a poll) and RC seen less its duration.
+        _, begun = self.wait_tag(sid, 'BEGIN', BOOT_S)
         time.sleep(LEAD_S)
         before = self.snapshot(sid)
         moving = time.time()
+        self.assertEqual([], self.latency_lines(sid)['RC'],
+                         'the run ended before the migration began')
         self.admin_servers_client.live_migrate_server(
             sid, host=None, block_migration='auto')
         waiters.wait_for_server_status(self.servers_client, sid, 'ACTIVE')
@@ -84,7 +97,8 @@ class LiveMigrationLatencyTest(test_moves.MovesTest):
         moved = time.time()
         host = self.assert_moved(sid, before)
 
-        lines = self.wait_result(sid, run_s + 120)
+        _, ended = self.wait_tag(sid, 'RC', run_s + 120)
+        lines, _ = self.wait_tag(sid, 'END', 60)
         self.assertEqual(['0'], lines['RC'], 'nova-rt-guest latency run '
                          'failed in the guest:\n' + '\n'.join(lines['ERR']))
         result = result_mod.from_dict(json.loads('\n'.join(lines['JSON'])),
@@ -98,23 +112,44 @@ class LiveMigrationLatencyTest(test_moves.MovesTest):
         worst = [s.max_us.get(1) for s in result.slices]
         self.assertNotIn(None, worst)
 
-        # The slices the migration overlapped, by the host's clock and the
-        # guest's start time (both UTC; the guest read its clock at boot).
-        start = result.start.timestamp()
+        # The run's start on this machine's clock lies in [earliest,
+        # latest]; a slice counts as during the migration only when it
+        # overlaps the migration's window wherever in that span the run
+        # started, and as elsewhere only when it never does.
+        earliest = begun - POLL_S
+        latest = ended - result.duration_s
+        self.assertLessEqual(earliest, latest, 'BEGIN seen %.1f s, RC %.1f '
+                             's after it, for a %.1f s run' % (
+                                 begun, ended - begun, result.duration_s))
+
+        def overlaps(s, start):
+            return (start + s.offset_s - s.duration_s <= moved and
+                    start + s.offset_s >= moving)
+
         during, others = [], []
         for s, w in zip(result.slices, worst):
-            overlaps = (s.offset_s >= moving - start and
-                        s.offset_s - s.duration_s <= moved - start)
-            (during if overlaps else others).append(w)
+            if overlaps(s, earliest) and overlaps(s, latest):
+                during.append(w)
+            elif not overlaps(s, earliest) and not overlaps(s, latest):
+                others.append(w)
+        self.assertTrue(during, 'no measured slice overlaps the migration '
+                        '(%.1f-%.1f s after BEGIN; the run started %.1f-%.1f '
+                        's after BEGIN)' % (moving - begun, moved - begun,
+                                            earliest - begun,
+                                            latest - begun))
+        LOG.info('the guest\'s clock against this machine\'s: the run '
+                 'started at %s by the guest, %.1f-%.1f s after BEGIN was '
+                 'seen by this machine', result.start.isoformat(),
+                 earliest - begun, latest - begun)
         LOG.info(
             'guest latency across a live migration to %s (TCG: reported, '
             'not judged): overall min/avg/max %s/%s/%s us over %d slices; '
-            'the migration took %.1f s (run offsets %.1f-%.1f s): worst '
+            'the migration took %.1f s (%.1f-%.1f s after BEGIN): worst '
             '%s us in its %d slices, %s us elsewhere (median of the other '
             'slices\' worst %s us); per slice: %s',
             host, result.overall.min_us, result.overall.avg_us,
             result.overall.max_us, len(worst), moved - moving,
-            moving - start, moved - start, max(during, default=None),
+            moving - begun, moved - begun, max(during, default=None),
             len(during), max(others, default=None),
             statistics.median(others) if others else None,
             ' '.join(str(w) for w in worst))

@@ -19,6 +19,7 @@ import contextlib
 import json
 import time
 
+from nova_rt_tempest_plugin import hostside
 from nova_rt_tempest_plugin.tests import base
 from nova_rt_tempest_plugin.tests import test_cloud
 from oslo_log import log as logging
@@ -164,9 +165,16 @@ class LiveMigrationTest(MovesTest):
                  server['id'], time.monotonic() - started)
         host = self.assert_moved(server['id'], before)
         # libvirt's own figures of the incoming migration.
-        LOG.info('virsh domjobinfo --completed on %s:\n%s', host,
-                 self.host_access.virsh(host, 'domjobinfo', before[1],
-                                        '--completed'))
+        text = self.host_access.virsh(host, 'domjobinfo', before[1],
+                                      '--completed')
+        LOG.info('virsh domjobinfo --completed on %s:\n%s', host, text)
+        job = hostside.parse_jobinfo(text)
+        for field in ('Time elapsed', 'Total downtime'):
+            self.assertIsInstance(job.get(field), int,
+                                  '%s of the completed migration' % field)
+        LOG.info('live migration of %s: libvirt\'s job took %d ms, QEMU '
+                 'downtime %d ms', server['id'], job['Time elapsed'],
+                 job['Total downtime'])
 
 
 class ColdMoveTest(MovesTest):
@@ -193,7 +201,8 @@ class ColdMoveTest(MovesTest):
         self.servers_client.resize_server(server['id'], bigger)
         waiters.wait_for_server_status(self.servers_client, server['id'],
                                        'VERIFY_RESIZE')
-        moved_to, _ = self.where(server['id'])
+        resized = self.snapshot(server['id'])
+        moved_to = resized[0]
         self.assertNotEqual(before[0], moved_to)
         self.assert_realtime(server['id'], **dict(MOVER_CHECK, priority=23))
         self.servers_client.revert_resize_server(server['id'])
@@ -202,6 +211,16 @@ class ColdMoveTest(MovesTest):
         self.assertEqual(before[0], self.where(server['id'])[0])
         self.assert_realtime(server['id'], **MOVER_CHECK)
         self.assertNotIn(before[1], self.host_access.domain_names(moved_to))
+        # The destination's QEMU is gone, and placement holds the PCPU on
+        # the source only.
+        self.assertEqual('', self.host_access.run(
+            moved_to, '[ -d /proc/%d ] && echo alive; true' % resized[2])
+            .strip(), 'the QEMU on %s (pid %d) still runs' % (moved_to,
+                                                             resized[2]))
+        allocations = self.allocations(server['id'])
+        self.assertEqual([self.provider_of(before[0])], list(allocations))
+        self.assertEqual(1, list(allocations.values())[0]['resources']
+                         .get('PCPU'))
         # The reverted claim's CPU is free on the other host only once its
         # resource tracker has audited after the revert (Nova's lag).
         LOG.info('after the revert: %.1f s until %s counted its CPU free',

@@ -195,6 +195,44 @@ class DomainPinsTest(testtools.TestCase):
                          hostside.domain_pins(dom, frozenset({1, 3})))
 
 
+class ScansTest(testtools.TestCase):
+    """The leftover scans read for real here, and fail on their own
+    errors instead of reporting "nothing left".
+    """
+
+    def test_a_guests_qemu_is_found(self):
+        fake = subprocess.Popen(
+            [sys.executable, '-c', 'import time; time.sleep(60)',
+             'qemu-system-x86_64', '-name',
+             'guest=instance-00c0ffee,debug-threads=on'])
+        self.addCleanup(fake.wait)
+        self.addCleanup(fake.kill)
+        access = hostside.HostAccess('local')
+        if os.geteuid() != 0:
+            access.argv = lambda address: ['bash', '-s']
+        self.assertIn('instance-00c0ffee', access.qemu_guests('localhost'))
+
+    def test_a_scan_that_read_nothing_is_an_error(self):
+        self.assertEqual(['instance-1', 'instance-2'],
+                         hostside.parse_qemu_guests(
+                             'instance-1\ninstance-2\nscanned 40\n'))
+        for text in ('', 'instance-1\n', 'scanned 0\n', 'scanned x\n'):
+            self.assertRaises(hostside.HostAccessError,
+                              hostside.parse_qemu_guests, text)
+
+    def test_entries_of_a_missing_directory_is_an_error(self):
+        access = hostside.HostAccess('local')
+        access.argv = lambda address: ['bash', '-s']
+        tmp = self.useFixture(fixtures.TempDir()).path
+        open(os.path.join(tmp, '.hidden'), 'w').close()
+        os.mkdir(os.path.join(tmp, 'abc-uuid'))
+        self.assertEqual(['.hidden', 'abc-uuid'],
+                         sorted(access.entries('localhost', tmp)))
+        e = self.assertRaises(hostside.HostAccessError, access.entries,
+                              'localhost', os.path.join(tmp, 'missing'))
+        self.assertIn('No such file or directory', str(e))
+
+
 class HostAccessTest(testtools.TestCase):
 
     def test_ssh_argv(self):

@@ -156,6 +156,11 @@ kill_one() {
     pid=$(pid_of "$name") || die "$name is not running (no PID file)"
     kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) is not running"
     signal_service "$pid" "$sig"
+    # Signals that hold or wake a process, not end it: nothing to wait for.
+    if [[ $sig =~ ^(STOP|CONT)$ ]]; then
+        log "sent SIG$sig to $name (pid $pid)"
+        return 0
+    fi
     if gone "$pid" "$STOP_GRACE"; then
         rm -f "$RUN/$name.pid"
         log "killed $name (pid $pid) with SIG$sig"

@@ -19,6 +19,7 @@ import time
 from nova_rt_tempest_plugin.tests.faults import base
 from oslo_log import log as logging
 from tempest.lib import decorators
+from tempest.lib import exceptions as lib_exc
 
 LOG = logging.getLogger(__name__)
 
@@ -46,32 +47,64 @@ class ComputeKilledTest(base.FaultsTest):
             time.sleep(0.05)
         self.fail('server %s never reached %s' % (server_id, task_states))
 
+    def state_now(self, server_id):
+        """(status, task state) of a server now; ('DELETED', None) once it
+        is gone.
+        """
+        try:
+            state = self.admin_show(server_id)
+        except lib_exc.NotFound:
+            return 'DELETED', None
+        return state['status'], state.get('OS-EXT-STS:task_state')
+
     def kill_during(self, task_states, signal, start, act):
         """``start()`` a server operation, kill nova-compute with
-        ``signal`` while the server is in ``task_states``, start it again.
-        Retries when the kill came too late. (server id, instance name,
-        caught task state).
+        ``signal`` while the server is in ``task_states``, start it again:
+        (server id, instance name, task state at the kill).
+
+        Proof that the kill landed inside the operation: once the compute
+        is dead, nothing else moves a build's or a delete's task state, so
+        the state read then is the state the compute died in. A kill that
+        landed after the operation (the state moved on) is retried, and
+        the test fails when no attempt landed.
         """
+        missed = []
         for attempt in range(1, ATTEMPTS + 1):
             server = start()
             caught = self.catch(server['id'], task_states) \
                 if act is None else act(server)
             if caught is None:
-                LOG.info('attempt %d: server %s went past %s before the '
-                         'kill', attempt, server['id'], task_states)
+                missed.append('attempt %d: went past %s before the kill'
+                              % (attempt, '/'.join(task_states)))
+                LOG.info('%s', missed[-1])
                 self.delete_as_admin(server['id'])
+                self.wait_usage_settled()
                 continue
             host, task = caught
             name = self.admin_show(server['id'])[
                 'OS-EXT-SRV-ATTR:instance_name']
             started = time.monotonic()
-            self.cloud('kill', '--signal', signal, 'nova-compute@%s' % host)
+            out = self.cloud('kill', '--signal', signal,
+                             'nova-compute@%s' % host)
+            self.assertIn('killed nova-compute@%s' % host, out,
+                          'nova-compute@%s survived SIG%s' % (host, signal))
+            status, landed = self.state_now(server['id'])
             self.cloud('start', 'nova-compute@%s' % host)
-            LOG.info('nova-compute@%s killed with SIG%s in %s, back after '
-                     '%.1f s', host, signal, task,
-                     time.monotonic() - started)
-            return server['id'], name, task
-        self.fail('the kill never came in time (%d attempts)' % ATTEMPTS)
+            LOG.info('nova-compute@%s killed with SIG%s in %s/%s (caught '
+                     'in %s), back after %.1f s', host, signal, status,
+                     landed, task, time.monotonic() - started)
+            if landed not in task_states:
+                missed.append('attempt %d: the kill landed in %s/%s, after '
+                              '%s' % (attempt, status, landed,
+                                      '/'.join(task_states)))
+                LOG.info('%s', missed[-1])
+                self.wait_computes_enabled()
+                self.delete_as_admin(server['id'])
+                self.wait_usage_settled()
+                continue
+            return server['id'], name, landed
+        self.fail('the kill never landed inside %s: %s' % (
+            '/'.join(task_states), '; '.join(missed)))
 
     def check_spawn_killed(self, signal):
         flavor = self.realtime_flavor()
@@ -84,8 +117,7 @@ class ComputeKilledTest(base.FaultsTest):
             # Never ACTIVE without its real-time settings.
             self.assert_realtime(server_id, {1}, 'fifo', 10)
         else:
-            self.assertNotIn('Traceback', (state.get('fault') or {}).get(
-                'message', ''))
+            self.assert_clean_fault(state)
         self.delete_as_admin(server_id)
         self.assert_no_leftovers({server_id: name})
         # And the compute builds real-time servers again.

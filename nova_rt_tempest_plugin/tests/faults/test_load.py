@@ -125,6 +125,8 @@ class LoadTest(base.FaultsTest):
         self.assertEqual([], errors)
         self.assertEqual(cycles, done,
                          'cycles not done within %d s' % bound)
+        self.assertLessEqual(elapsed, bound, 'the last cycles ran past the '
+                             'bound')
         self.assertEqual([], found)
         self.assertEqual({}, {h: n for h, n in self.pcpus_used().items()
                               if n})

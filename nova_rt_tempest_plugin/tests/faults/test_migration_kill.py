@@ -66,6 +66,7 @@ class MigrationKilledTest(base.FaultsTest, test_moves.MovesTest):
     def test_source_compute_sigkilled_during_live_migration(self):
         server = self.mover()
         source, name, _ = self.snapshot(server['id'])
+        threads = self.steady_threads(server['id'])
         other = [h for h in self.hosts() if h != source][0]
         self.slow_live_migrations(source)
         self.admin_servers_client.live_migrate_server(
@@ -73,7 +74,15 @@ class MigrationKilledTest(base.FaultsTest, test_moves.MovesTest):
         migration = self.wait_migration(server['id'], 'running')
         started = time.monotonic()
         self.cloud('kill', '--signal', 'KILL', 'nova-compute@%s' % source)
+        # The source drives the migration: dead, nothing moves its record,
+        # so what it says now is where the kill landed.
+        at_kill = max(self.os_admin.migrations_client.list_migrations(
+            instance_uuid=server['id'])['migrations'],
+            key=lambda m: m['id'])
         self.cloud('start', 'nova-compute@%s' % source)
+        self.assertEqual((migration['id'], 'running'),
+                         (at_kill['id'], at_kill['status']),
+                         'the kill landed outside the live migration')
         state, last = self.wait_settled(server['id'])
         host = state['OS-EXT-SRV-ATTR:host']
         LOG.info('live migration %s killed on %s: migration %s, server %s '
@@ -81,15 +90,21 @@ class MigrationKilledTest(base.FaultsTest, test_moves.MovesTest):
                  last['status'], state['status'], host,
                  time.monotonic() - started)
         self.assertEqual('ACTIVE', state['status'], state.get('fault'))
+        # moving-guests.rst: back on the source, the very same guest.
+        self.assertEqual(source, host, 'the server after the killed '
+                         'migration')
         running = {h: self.host_access.virsh(h, 'domstate', name).strip()
                    for h in (source, other)
                    if name in self.host_access.domain_names(h)}
         self.assertEqual({host: 'running'}, running,
                          'the domain of %s, per host' % server['id'])
         self.assert_realtime(server['id'], **test_moves.MOVER_CHECK)
+        self.assertEqual(threads, self.steady_threads(server['id']),
+                         'QEMU and vCPU threads (class, priority, CPUs) '
+                         'before and after')
         # The hosts share this machine's PIDs: one QEMU of the guest in
         # all, no incoming one left of the destination.
-        qemus = self.host_access.run(host, base.QEMU_GUESTS_SCRIPT).split()
+        qemus = self.host_access.qemu_guests(host)
         self.assertEqual(1, qemus.count(name), 'QEMUs of %s' % name)
         # Every host's PCPU in use is held in placement: by the instance
         # or by its failed migration (Nova's leftover shape, above).
