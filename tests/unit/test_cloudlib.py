@@ -13,7 +13,6 @@
 (skips.py) with the tree's own allow-list (allowed-skips.txt), and what
 ``up`` waits for (bootstrap.py)."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -21,20 +20,11 @@ import tempfile
 
 import testtools
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-TOOL = os.path.join(TOP, 'tools', 'cloudlib', 'skips.py')
-ALLOWED = os.path.join(TOP, 'tools', 'cloudlib', 'allowed-skips.txt')
+from tests import cloudlib
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location('nova_rt_skips', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-skips = _load()
+TOOL = os.path.join(cloudlib.CLOUDLIB, 'skips.py')
+ALLOWED = os.path.join(cloudlib.CLOUDLIB, 'allowed-skips.txt')
+skips = cloudlib.load('skips')
 
 # subunit-trace's lines, as tempest run prints them.
 LOG = """\
@@ -130,21 +120,13 @@ class SkipsTest(testtools.TestCase):
             self.assertGreater(len(runs_when), 10, pattern.pattern)
 
 
-def _load_bootstrap():
-    path = os.path.join(TOP, 'tools', 'cloudlib', 'bootstrap.py')
-    spec = importlib.util.spec_from_file_location('nova_rt_bootstrap', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class InventoryClassesTest(testtools.TestCase):
     """What tools/cloud up waits for: the inventory the compute's CPU sets
     imply (a host with no shared CPUs never reports VCPU).
     """
 
     def classes(self, compute):
-        bootstrap = _load_bootstrap()
+        bootstrap = cloudlib.load('bootstrap')
         with tempfile.NamedTemporaryFile('w', suffix='.conf') as f:
             f.write('[filter_scheduler]\navailable_filters = a\n'
                     'available_filters = b\n[compute]\n' + compute)

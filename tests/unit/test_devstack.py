@@ -17,7 +17,6 @@ tools/cloud runs the plugin's phases with. Only package installation is
 recorded instead of run.
 """
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -27,20 +26,13 @@ import testtools
 import yaml
 
 from nova_rt import prefilter
+from tests import cloudlib
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
-def _load_ini_tool():
-    path = os.path.join(TOP, 'tools', 'cloudlib', 'ini.py')
-    spec = importlib.util.spec_from_file_location('nova_rt_ini_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ini = _load_ini_tool()
+ini = cloudlib.load('ini')
 
 COMPAT = os.path.join(TOP, 'tools', 'cloudlib', 'devstack-compat.sh')
 
