@@ -195,6 +195,27 @@ class DomainPinsTest(testtools.TestCase):
                          hostside.domain_pins(dom, frozenset({1, 3})))
 
 
+class JobInfoTest(testtools.TestCase):
+
+    def test_completed_incoming_migration(self):
+        """virsh domjobinfo --completed on the destination of a live
+        migration of the integration cloud.
+        """
+        job = hostside.parse_jobinfo(
+            captured('cloud-domjobinfo-completed.txt'))
+        self.assertEqual(1618, job['Time elapsed'])
+        self.assertEqual(80, job['Total downtime'])
+        self.assertEqual(2, job['Setup time'])
+        self.assertEqual('Incoming migration', job['Operation'])
+        self.assertEqual('86.906 MiB', job['Data processed'])
+        # Not in milliseconds: kept as text.
+        self.assertEqual('4096         bytes', job['Page size'])
+
+    def test_no_job(self):
+        self.assertEqual({'Job type': 'None'},
+                         hostside.parse_jobinfo('Job type:         None\n'))
+
+
 class ScansTest(testtools.TestCase):
     """The leftover scans read for real here, and fail on their own
     errors instead of reporting "nothing left".
