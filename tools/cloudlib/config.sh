@@ -54,13 +54,7 @@ write_keystone_conf() {
 
 write_placement_conf() {
     local f=$ETC/placement/placement.conf
-    # READ COMMITTED: placement retries an allocation write that lost a
-    # provider-generation race inside the request's outer transaction, and
-    # under MariaDB's default REPEATABLE READ the retry's capacity check
-    # reads the old snapshot: two concurrent claims on the last PCPU both
-    # succeed (doc/source/scheduler.rst, "Placement under concurrency").
-    ini "$f" placement_database connection \
-        "$(db_url placement)&init_command=SET%20SESSION%20TRANSACTION%20ISOLATION%20LEVEL%20READ%20COMMITTED"
+    ini "$f" placement_database connection "$(db_url placement)"
     ini "$f" api auth_strategy keystone
     authtoken "$f" placement
 }

@@ -27,6 +27,12 @@ LOG = logging.getLogger(__name__)
 
 # At least 10 creates, as the issue asks; the test cloud has 2 free PCPUs.
 RACERS = 12
+# How a create that found no free core ends. Placement itself can grant
+# two concurrent claims on a provider's last PCPU (tools/cloudlib/
+# placement-race.py; doc/source/scheduler.rst): the compute's claim then
+# refuses the second, Nova reschedules it, and with no other host left it
+# ends in "Exceeded maximum number of retries" rather than "No valid host".
+REFUSED = ('No valid host', 'Exceeded maximum number of retries')
 
 
 class RaceForCoresTest(base.FaultsTest):
@@ -58,19 +64,22 @@ class RaceForCoresTest(base.FaultsTest):
         # Exactly as many real-time servers as there were free cores.
         self.assertEqual(free, len(active & realtime),
                          'ACTIVE real-time servers')
+        reasons = {}
         for sid in realtime - active:
             fault = states[sid].get('fault') or {}
-            self.assertIn('No valid host', fault.get('message', ''),
-                          'fault of %s: %s' % (sid, fault))
+            found = [r for r in REFUSED if r in fault.get('message', '')]
+            self.assertTrue(found, 'fault of %s: %s' % (sid, fault))
+            reasons[found[0]] = reasons.get(found[0], 0) + 1
             self.assert_clean_fault(states[sid])
         # Every ordinary server found room: they never need a PCPU.
         self.assertEqual(set(servers) - realtime,
                          active - realtime, 'ordinary servers not ACTIVE')
         pins = self.assert_pcpus_match_pins(sorted(active & realtime))
         LOG.info('race: %d real-time creates for %d free PCPU(s): %d '
-                 'ACTIVE on %s, %d ERROR (No valid host); %d ordinary '
-                 'ACTIVE', len(realtime), free, len(active & realtime),
+                 'ACTIVE on %s, %d ERROR (%s); %d ordinary ACTIVE',
+                 len(realtime), free, len(active & realtime),
                  base.fmt_cpus(pins), len(realtime - active),
+                 ', '.join('%s: %d' % r for r in sorted(reasons.items())),
                  len(active - realtime))
         for sid in active & realtime:
             self.assert_realtime(sid, {1}, 'fifo', 10)
