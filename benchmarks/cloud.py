@@ -42,7 +42,7 @@ if __name__ == '__main__' and __package__ in (None, ''):
 
 from benchmarks import stats  # noqa: E402
 from benchmarks import table  # noqa: E402
-from nova_rt import prefilter  # noqa: E402
+from nova_rt.scheduler import prefilter  # noqa: E402
 
 ADMIN_CLOUD = 'nova-rt-admin'
 DEMO_CLOUD = 'nova-rt-demo'

@@ -64,7 +64,7 @@ from benchmarks import stats  # noqa: E402
 from benchmarks import table  # noqa: E402
 from nova_rt import conf as rt_conf  # noqa: E402
 from nova_rt.host import facts as host_facts  # noqa: E402
-from nova_rt import prefilter  # noqa: E402
+from nova_rt.scheduler import prefilter  # noqa: E402
 from tests import scheduler_fakes  # noqa: E402
 
 READY_SHARE = 0.01

@@ -41,7 +41,7 @@ if __name__ == '__main__' and __package__ in (None, ''):
 
 from benchmarks import stats  # noqa: E402
 from benchmarks import table  # noqa: E402
-from nova_rt import cpuset  # noqa: E402
+from nova_rt.core import cpuset  # noqa: E402
 from nova_rt.host import checks  # noqa: E402
 from nova_rt.host import profile  # noqa: E402
 from tests.host_trees import build  # noqa: E402

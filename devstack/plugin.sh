@@ -104,9 +104,9 @@ function configure_nova_rt_tempest {
 }
 
 function create_nova_rt_flavor {
-    # Placement's first cut (nova_rt/prefilter.py): a real-time flavor
-    # requires the trait of the hosts it may use, the lab trait on a lab
-    # cloud; RealtimeFilter then judges only those hosts.
+    # Placement's first cut (nova_rt/scheduler/prefilter.py): a real-time
+    # flavor requires the trait of the hosts it may use, the lab trait on a
+    # lab cloud; RealtimeFilter then judges only those hosts.
     local trait=CUSTOM_NOVA_RT_READY
     if [[ "$NOVA_RT_LAB_MODE" == "True" ]]; then
         trait=CUSTOM_NOVA_RT_LAB

@@ -24,7 +24,7 @@ import subprocess
 import typing as ty
 from xml.etree import ElementTree
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 
 # /proc/PID/stat policy numbers (sched.h).
 POLICIES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',

@@ -13,7 +13,7 @@
 
 Loaded by nova-api through the ``nova.api.extra_spec_validators`` entry
 point. Each validator is generated from the core's key table, so the rule
-and the description live once, in ``nova_rt.request``; this adapter only
+and the description live once, in ``nova_rt.core.request``; this adapter only
 turns the core's error into Nova's ValidationError (a 400 at microversion
 2.86 and later) whose message names the key.
 """
@@ -23,8 +23,8 @@ import dataclasses
 from nova.api.validation.extra_specs import base
 from nova import exception as nova_exception
 
-from nova_rt import exception
-from nova_rt import request
+from nova_rt.core import exception
+from nova_rt.core import request
 
 _TYPES = {'rt:guest_idle_poll': bool}
 

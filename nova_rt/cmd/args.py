@@ -19,7 +19,7 @@ nothing else.
 import argparse
 import sys
 
-from nova_rt import exception
+from nova_rt.core import exception
 
 # 0: success (a valid flavor, a ready host, arguments applied); 1: a
 # negative answer (an invalid flavor, a host that is not ready, nothing to

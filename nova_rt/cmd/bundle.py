@@ -26,7 +26,7 @@ import sys
 import urllib.parse
 
 from nova_rt.cmd import args as cmd_args
-from nova_rt import exception
+from nova_rt.core import exception
 from nova_rt import guest_bundle
 
 URL_SCHEMES = ('http', 'https', 'file')

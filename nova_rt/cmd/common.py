@@ -18,7 +18,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_rt import conf as nova_rt_conf
-from nova_rt import exception
+from nova_rt.core import exception
 
 # The two [compute] options of Nova the host audit needs; registered on a
 # private ConfigOpts so the CLI never imports Nova's whole configuration.

@@ -17,9 +17,9 @@ import sys
 
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
-from nova_rt import exception
-from nova_rt import prefilter
-from nova_rt import request as rt_request
+from nova_rt.core import exception
+from nova_rt.core import request as rt_request
+from nova_rt.scheduler import prefilter
 
 
 def _key_value(text):

@@ -13,8 +13,8 @@
 
 Authenticated as every OpenStack client is (``--os-cloud`` and clouds.yaml,
 or the ``OS_*`` environment), with an admin role. What is read, and how, is
-``nova_rt.fleet``'s, shared with ``openstack realtime host list``; this
-module renders it.
+``nova_rt.operator.fleet``'s, shared with ``openstack realtime host list``;
+this module renders it.
 """
 
 import json
@@ -23,8 +23,8 @@ import sys
 
 import openstack
 
-from nova_rt import exception
-from nova_rt import fleet as fleet_model
+from nova_rt.core import exception
+from nova_rt.operator import fleet as fleet_model
 
 
 def _yes_no(value):

@@ -14,7 +14,7 @@
 Runs as root inside a real-time guest, with the standard library only (a
 guest image has no oslo nor Nova): it reads the SMBIOS type 11 OEM strings
 the host delivered, re-validates every kernel argument with the grammar of
-``nova_rt.guest_args``, and makes the arguments persistent in the guest's
+``nova_rt.core.guest_args``, and makes the arguments persistent in the guest's
 boot loader, idempotently, replacing what nova-rt set before.
 
 Exit codes: 0 success, 1 nothing to apply (not a nova-rt real-time guest),
@@ -28,10 +28,10 @@ import sys
 
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import latency
+from nova_rt.core import guest_args
 from nova_rt.guest import bootloader
 from nova_rt.guest import delivery as guest_delivery
 from nova_rt.guest import oem
-from nova_rt import guest_args
 
 
 def _verdict(result):

@@ -27,8 +27,8 @@ import time
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
 from nova_rt import conf as nova_rt_conf
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 from nova_rt.host import checks
 from nova_rt.host import facts as host_facts
 from nova_rt.host import metrics

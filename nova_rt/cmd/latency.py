@@ -33,8 +33,8 @@ import os
 import sys
 
 from nova_rt.cmd import args as cmd_args
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 from nova_rt.latency import certificate
 from nova_rt.latency import cyclictest
 from nova_rt.latency import identity

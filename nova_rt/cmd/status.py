@@ -31,7 +31,7 @@ from packaging import version as pkg_version
 
 from nova_rt.cmd import common
 from nova_rt import conf as nova_rt_conf
-from nova_rt import migration as rt_migration
+from nova_rt.virt import migration as rt_migration
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
@@ -43,11 +43,11 @@ DRIVER_CLASS = 'nova.virt.libvirt.driver.LibvirtDriver'
 FILTER = 'nova_rt.scheduler.filters.RealtimeFilter'
 WEIGHER = 'nova_rt.scheduler.weights.RealtimeWeigher'
 
-# Every LibvirtDriver method nova_rt.driver.RealtimeLibvirtDriver overrides,
-# with the signature it was written against (nova 34). Private methods come
-# and go between nova releases; a changed signature means nova-rt's override
-# may receive arguments it does not pass on. A unit test keeps this table
-# equal to what the driver overrides.
+# Every LibvirtDriver method nova_rt.virt.driver.RealtimeLibvirtDriver
+# overrides, with the signature it was written against (nova 34). Private
+# methods come and go between nova releases; a changed signature means
+# nova-rt's override may receive arguments it does not pass on. A unit test
+# keeps this table equal to what the driver overrides.
 OVERRIDDEN = {
     '__init__': '(self, virtapi, read_only=False)',
     'get_available_resource': '(self, nodename)',
@@ -195,7 +195,7 @@ def check_compute_driver(conf):
                       'with its nova/virt/nova_rt shim installed in nova\'s '
                       'environment?)' % (name, name, e))
     realtime = importutils.import_class(
-        'nova_rt.driver.RealtimeLibvirtDriver')
+        'nova_rt.virt.driver.RealtimeLibvirtDriver')
     if not (isinstance(driver, type) and issubclass(driver, realtime)):
         return Result(Code.FAILURE, 'compute_driver = %s loads %r, not '
                       'nova-rt\'s RealtimeLibvirtDriver' % (name, driver))
@@ -205,7 +205,7 @@ def check_compute_driver(conf):
 
 def check_live_migration(conf):
     """On a nova-rt compute: the ``[libvirt]`` live migration settings
-    real-time instances cannot live with (``nova_rt.migration``).
+    real-time instances cannot live with (``nova_rt.virt.migration``).
     """
     if not _is_realtime_compute(conf):
         return Result(Code.SUCCESS, 'not a nova-rt compute host: its '

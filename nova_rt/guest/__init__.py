@@ -16,13 +16,13 @@ guest with the standard library only (a guest image has no oslo nor Nova):
   the SMBIOS type 11 OEM strings the host delivered (``/sys/firmware/dmi``);
 ``delivery``
   nova-rt's entries among them, each re-validated with the grammar of
-  ``nova_rt.kernel_args``;
+  ``nova_rt.core.kernel_args``;
 ``bootloader``
   the arguments made persistent in the guest's boot loader (grubby,
   /etc/default/grub.d, kernel-install), idempotently.
 """
 
-from nova_rt import exception
+from nova_rt.core import exception
 
 
 class GuestError(exception.NovaRTError):

@@ -20,9 +20,9 @@ import re
 import shutil
 import subprocess
 
+from nova_rt.core import kernel_args
 from nova_rt.guest import delivery as guest_delivery
 from nova_rt.guest import GuestError
-from nova_rt import kernel_args
 
 # Paths relative to the root (which stands for '/').
 PROC_CMDLINE = 'proc/cmdline'

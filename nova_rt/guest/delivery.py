@@ -16,10 +16,10 @@ validated with the one kernel-argument grammar.
 import dataclasses
 import re
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
+from nova_rt.core import guest_args
+from nova_rt.core import kernel_args
 from nova_rt.guest import GuestError
-from nova_rt import guest_args
-from nova_rt import kernel_args
 
 KERNEL_ARGS_KEY = guest_args.OEM_PREFIX + 'kernel-args'
 VERSION_KEY = guest_args.OEM_PREFIX + 'version'

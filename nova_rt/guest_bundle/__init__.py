@@ -34,7 +34,7 @@ import sys
 import tempfile
 import zipfile
 
-from nova_rt import exception
+from nova_rt.core import exception
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(HERE))

@@ -24,13 +24,13 @@ import typing
 
 from oslo_log import log as logging
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
+from nova_rt.core import priority as rt_priority
 from nova_rt.host import model as host_model
 from nova_rt.host import reader as host_reader
 from nova_rt.latency import certificate as latency_certificate
 from nova_rt.latency import identity as latency_identity
-from nova_rt import priority as rt_priority
 
 LOG = logging.getLogger(__name__)
 

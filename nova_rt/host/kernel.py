@@ -15,8 +15,8 @@ interrupt and workqueue affinity, and the kvm module parameters.
 
 import re
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 

@@ -27,8 +27,8 @@ import os
 import tempfile
 import typing
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 
 GAUGE = 'gauge'
 # What node_exporter's textfile collector reads from its directory.

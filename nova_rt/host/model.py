@@ -20,7 +20,7 @@ because ..." in the audit instead of a crash or a silent default.
 import dataclasses
 import typing
 
-from nova_rt import kernel_args
+from nova_rt.core import kernel_args
 
 KERNEL_PREEMPT_RT = 'preempt_rt'
 KERNEL_PREEMPT = 'preempt'

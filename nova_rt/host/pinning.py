@@ -29,8 +29,8 @@ import dataclasses
 import typing
 from xml.etree import ElementTree
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 
 _PINS = ('vcpupin', 'emulatorpin', 'iothreadpin')
 _REALTIME_CLASSES = ('fifo', 'rr')

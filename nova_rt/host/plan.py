@@ -22,17 +22,17 @@ sets. Each item carries why it is there, which the text rendering shows.
 import dataclasses
 import typing
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
+from nova_rt.core import kernel_args as kargs
+from nova_rt.core import priority as rt_priority
 from nova_rt.host import model
-from nova_rt import kernel_args as kargs
-from nova_rt import priority as rt_priority
 
 # Kernel threads go one above the highest vCPU priority flavors may ask
 # for ([nova_rt] max_vcpu_priority).
 DEFAULT_MAX_VCPU_PRIORITY = rt_priority.DEFAULT_MAX_VCPU_PRIORITY
 
-# Why each partitioning argument (nova_rt.kernel_args) is on a host.
+# Why each partitioning argument (nova_rt.core.kernel_args) is on a host.
 _PARTITIONING_WHY = {
     'isolcpus': 'take the real-time CPUs out of the scheduler domains (no '
                 'load balancing onto them) and keep managed interrupts off '

@@ -27,8 +27,8 @@ import os
 import re
 import types
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 
 CPU_DIR = 'sys/devices/system/cpu'
 NODE_DIR = 'sys/devices/system/node'
@@ -133,7 +133,7 @@ def parse_mask(text, path='mask'):
     """CPUs of a kernel hex bitmap ("ff,ffffffff"): 32-bit words, most
     significant first, as in /proc/irq/default_smp_affinity and
     /sys/devices/virtual/workqueue/cpumask. The list form ("0-3") goes to
-    ``nova_rt.cpuset.parse``; this is the other format the kernel prints.
+    ``nova_rt.core.cpuset.parse``; this is the other format the kernel prints.
     """
     digits = text.strip().replace(',', '')
     if not _HEX.fullmatch(digits):

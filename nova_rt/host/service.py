@@ -26,8 +26,7 @@ import typing
 from oslo_log import log as logging
 
 from nova_rt import conf as nova_rt_conf
-from nova_rt import cpuset
-from nova_rt import designer
+from nova_rt.core import cpuset
 from nova_rt.host import checks
 from nova_rt.host import facts as host_facts
 from nova_rt.host import metrics
@@ -35,6 +34,7 @@ from nova_rt.host import model
 from nova_rt.host import pinning
 from nova_rt.host import profile as host_profile
 from nova_rt.latency import certificate
+from nova_rt.virt import designer
 
 LOG = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@
 """Topology: online CPUs, NUMA nodes, SMT siblings."""
 
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader
 

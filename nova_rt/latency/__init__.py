@@ -25,7 +25,7 @@ importable (``nova_rt.latency.plot``).
 """
 
 
-from nova_rt import exception
+from nova_rt.core import exception
 
 
 class LatencyError(exception.NovaRTError):

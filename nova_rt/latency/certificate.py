@@ -27,8 +27,8 @@ import json
 import os
 import typing
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 from nova_rt.latency import LatencyError
 from nova_rt.latency import result as result_mod
 from nova_rt.latency import stats as stats_mod

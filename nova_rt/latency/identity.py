@@ -24,8 +24,8 @@ import hashlib
 import os
 import typing
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 
 OSRELEASE = 'proc/sys/kernel/osrelease'
 KERNEL_VERSION = 'proc/sys/kernel/version'

@@ -39,7 +39,7 @@ import sys
 import time
 import typing
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 from nova_rt.latency import cyclictest
 from nova_rt.latency import LatencyError
 from nova_rt.latency import result as result_mod

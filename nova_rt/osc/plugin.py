@@ -33,7 +33,7 @@ API_VERSIONS = ('1',)
 
 def make_client(instance):
     """The client of ``client_manager.realtime``: OSC's openstacksdk
-    connection, which ``nova_rt.fleet`` reads nova and placement with.
+    connection, which ``nova_rt.operator.fleet`` reads nova and placement with.
     """
     LOG.debug('realtime client: the openstacksdk connection of OSC')
     return instance.sdk_connection

@@ -30,12 +30,12 @@ import cachetools
 from oslo_log import log as logging
 
 from nova_rt import conf as rt_conf
-from nova_rt import exception
-from nova_rt import fitting
+from nova_rt.core import exception
+from nova_rt.core import fitting
+from nova_rt.core import request as rt_request
 from nova_rt.host import facts as host_facts
-from nova_rt import packing
-from nova_rt import prefilter
-from nova_rt import request as rt_request
+from nova_rt.scheduler import packing
+from nova_rt.scheduler import prefilter
 
 LOG = logging.getLogger(__name__)
 

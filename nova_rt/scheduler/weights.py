@@ -11,9 +11,9 @@
 # under the License.
 """RealtimeWeigher: pack real-time instances onto isolated cores.
 
-A host's raw value is ``nova_rt.packing.score``: best fit (minus its free
-isolated CPUs), less a charge for each NUMA cell the request would leave
-with a single, stranded, free CPU. With a positive multiplier the
+A host's raw value is ``nova_rt.scheduler.packing.score``: best fit (minus
+its free isolated CPUs), less a charge for each NUMA cell the request would
+leave with a single, stranded, free CPU. With a positive multiplier the
 scheduler *stacks* real-time instances, filling partly used hosts before
 it opens empty ones and so keeping whole hosts and NUMA cells free for
 large flavors; fragmentation is what strands isolated cores in a fleet. A

@@ -22,7 +22,7 @@ from tempest import config
 from tempest.lib.common.utils import data_utils
 from tempest.lib import exceptions as lib_exc
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)
@@ -241,8 +241,8 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
         self.assertEqual('off', dom.pmu)
         self.assertTrue(dom.locked, '<memoryBacking><locked/> missing')
         if dom.virt_type == 'qemu':
-            # Locked memory under TCG: QEMU's translation cache is locked
-            # too, so nova-rt bounds it (nova_rt.designer.TCG_TB_CACHE_MIB).
+            # Locked memory under TCG: QEMU's translation cache is locked too,
+            # so nova-rt bounds it (nova_rt.virt.designer.TCG_TB_CACHE_MIB).
             self.assertEqual(64, dom.tb_cache_mib)
         self.assertEqual(set(range(dom.vcpus)), set(dom.vcpupins))
         rt_cpus = frozenset().union(*(dom.vcpupins[v]

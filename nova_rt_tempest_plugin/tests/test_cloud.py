@@ -28,7 +28,7 @@ from tempest.common import waiters
 from tempest import config
 from tempest.lib import decorators
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ import openstack
 from tempest import config
 from tempest.lib import decorators
 
-from nova_rt import fleet
 from nova_rt.host import facts as host_facts
+from nova_rt.operator import fleet
 
 CONF = config.CONF
 

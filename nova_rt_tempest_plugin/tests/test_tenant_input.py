@@ -15,7 +15,7 @@ The tenant's own images carry properties that look like nova-rt's flavor
 keys (a higher priority, another class, an emulator in FIFO, kernel
 arguments), server metadata and user data do the same, at create and at
 rebuild, through the real API: nova-rt reads only the upstream image
-properties Nova itself honours (``nova_rt.request.IMAGE_PROPERTIES``), so
+properties Nova itself honours (``nova_rt.core.request.IMAGE_PROPERTIES``), so
 the guest runs as the flavor says and gets the arguments nova-rt derives,
 after the image's own ``os_command_line``. An image real-time mask that
 leaves no housekeeping vCPU is refused with a 400, at create and rebuild,

@@ -31,8 +31,8 @@ from nova.tests.functional.libvirt import base
 from sqlalchemy import exc as sa_exc
 
 from nova_rt import conf as rt_conf
-from nova_rt import cpuset
-from nova_rt import request as rt_request
+from nova_rt.core import cpuset
+from nova_rt.core import request as rt_request
 from tests.host_trees import build
 
 DOMAIN_DIR = os.environ.get('NOVA_RT_DOMAIN_DIR') or os.path.join(

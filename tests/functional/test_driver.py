@@ -28,7 +28,7 @@ from nova.tests.functional.api import client
 from nova.tests.functional.libvirt import base
 from nova import version as nova_version
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 from tests.functional import realtime_base as rb
 
 CONF = nova.conf.CONF

@@ -16,7 +16,7 @@ from nova.tests.functional.api import client as api_client
 from nova.tests.functional import integrated_helpers
 
 from nova_rt.api import validators as rt_validators
-from nova_rt import request as rt_request
+from nova_rt.core import request as rt_request
 
 GOOD = {
     'hw:cpu_realtime': 'yes',

@@ -11,7 +11,7 @@
 # under the License.
 """Live migration and nova.conf's ``[libvirt]`` settings: a source host
 that permits auto-converge or post-copy does not live-migrate a real-time
-instance (nova_rt.migration), and leaves ordinary instances alone.
+instance (nova_rt.virt.migration), and leaves ordinary instances alone.
 """
 
 from nova.tests.fixtures import libvirt as fakelibvirt

@@ -36,7 +36,7 @@ from sqlalchemy import exc as sa_exc
 
 from nova_rt import conf as rt_conf
 from nova_rt.host import facts as host_facts
-from nova_rt import prefilter
+from nova_rt.scheduler import prefilter
 
 ISOLATED = frozenset(range(2, 12))
 FACTS = {

@@ -30,7 +30,7 @@ import sys
 
 import yaml
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 from nova_rt.host import reader
 
 HERE = os.path.dirname(os.path.abspath(__file__))

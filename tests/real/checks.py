@@ -21,8 +21,8 @@ command: the self-tests can break one element and call a check directly.
 
 import shlex
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 
 RT_CLASSES = ('fifo', 'rr')
 

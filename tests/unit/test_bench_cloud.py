@@ -22,8 +22,8 @@ import testtools
 
 from benchmarks import cloud
 from benchmarks import stats
-from nova_rt import prefilter
-from nova_rt import request as rt_request
+from nova_rt.core import request as rt_request
+from nova_rt.scheduler import prefilter
 
 
 class FakeCloud:

@@ -22,7 +22,7 @@ import testtools
 
 from nova_rt.cmd import fleet
 from nova_rt.cmd import main
-from nova_rt import fleet as fleet_model
+from nova_rt.operator import fleet as fleet_model
 
 
 class FleetWithoutCloudTest(testtools.TestCase):

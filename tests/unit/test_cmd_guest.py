@@ -29,13 +29,13 @@ from unittest import mock
 import testtools
 
 from nova_rt.cmd import guest
+from nova_rt.core import guest_args
+from nova_rt.core import kernel_args
+from nova_rt.core import request as rt
 from nova_rt import guest as guest_pkg
 from nova_rt.guest import bootloader
 from nova_rt.guest import delivery as guest_delivery
 from nova_rt.guest import oem as guest_oem
-from nova_rt import guest_args
-from nova_rt import kernel_args
-from nova_rt import request as rt
 
 RT_ARGS = ('isolcpus=managed_irq,domain,1-3 nohz=on nohz_full=1-3 '
            'rcu_nocbs=1-3 irqaffinity=0 skew_tick=1 tsc=reliable '

@@ -24,7 +24,7 @@ import testtools
 
 from nova_rt.cmd import main
 from nova_rt.cmd import status
-from nova_rt import driver as rt_driver
+from nova_rt.virt import driver as rt_driver
 
 SCHEDULER = """
 [filter_scheduler]
@@ -164,7 +164,7 @@ class UpgradeCheckTest(StatusBase):
             '\n')
         self.assertEqual(0, checks['compute driver']['result'],
                          checks['compute driver'])
-        self.assertIn('loads nova_rt.driver.RealtimeLibvirtDriver',
+        self.assertIn('loads nova_rt.virt.driver.RealtimeLibvirtDriver',
                       checks['compute driver']['details'])
         code, checks, _ = self.check(
             '[DEFAULT]\ncompute_driver = nova_rt.drivers.Realtime\n')

@@ -12,8 +12,8 @@
 
 import testtools
 
-from nova_rt import cpuset
-from nova_rt import exception
+from nova_rt.core import cpuset
+from nova_rt.core import exception
 
 
 class ParseTest(testtools.TestCase):

@@ -14,10 +14,10 @@ from lxml import etree
 from nova.virt.libvirt import config as vconfig
 import testtools
 
-from nova_rt import designer
-from nova_rt import exception
-from nova_rt import libvirt_config
-from nova_rt import request as rt
+from nova_rt.core import exception
+from nova_rt.core import request as rt
+from nova_rt.virt import designer
+from nova_rt.virt import libvirt_config
 
 
 def build(vcpus=4, **specs):

@@ -25,7 +25,7 @@ import tempfile
 import testtools
 import yaml
 
-from nova_rt import prefilter
+from nova_rt.scheduler import prefilter
 from tests import cloudlib
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(

@@ -17,8 +17,8 @@ import fixtures
 from nova import objects
 import testtools
 
-from nova_rt import driver
-from nova_rt import exception
+from nova_rt.core import exception
+from nova_rt.virt import driver
 
 objects.register_all()
 

@@ -15,9 +15,9 @@ import random
 
 import testtools
 
-from nova_rt import fitting
+from nova_rt.core import fitting
+from nova_rt.core import request as rt_request
 from nova_rt.host import facts as host_facts
-from nova_rt import request as rt_request
 
 RT = {'hw:cpu_realtime': 'yes', 'hw:cpu_policy': 'dedicated',
       'hw:cpu_realtime_mask': '^0'}

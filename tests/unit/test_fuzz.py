@@ -32,11 +32,11 @@ import hypothesis
 from hypothesis import strategies as st
 import testtools
 
-from nova_rt import exception
+from nova_rt.core import exception
+from nova_rt.core import kernel_args
+from nova_rt.core import request as rt_request
 from nova_rt.host import checks
 from nova_rt.host import profile as host_profile
-from nova_rt import kernel_args
-from nova_rt import request as rt_request
 from nova_rt import scheduler
 from nova_rt.scheduler import filters as rt_filters
 from nova_rt.scheduler import weights as rt_weights

@@ -14,10 +14,10 @@ import hypothesis
 from hypothesis import strategies as st
 import testtools
 
-from nova_rt import exception
-from nova_rt import guest_args
-from nova_rt import kernel_args
-from nova_rt import request as rt
+from nova_rt.core import exception
+from nova_rt.core import guest_args
+from nova_rt.core import kernel_args
+from nova_rt.core import request as rt
 
 # Mostly well-formed argument strings (key or key=value tokens of the
 # allowed characters), sometimes with any character or a derived key

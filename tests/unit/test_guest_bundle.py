@@ -62,7 +62,7 @@ class ZipappTest(test_cmd_guest.GuestBase):
         for rel in files:
             self.assertFalse(rel.startswith(('nova_rt/host/',
                                              'nova_rt/scheduler/')), rel)
-        self.assertNotIn('nova_rt/request.py', files)
+        self.assertNotIn('nova_rt/core/request.py', files)
 
     def test_reproducible(self):
         path, data = built()

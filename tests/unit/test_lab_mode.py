@@ -12,7 +12,7 @@
 """Lab mode: real-time flavors on a compute that is not real-time, with
 honest facts, and only when both compute and scheduler opt in."""
 
-from nova_rt import fitting
+from nova_rt.core import fitting
 from nova_rt.host import checks
 from nova_rt.host import facts as host_facts
 from nova_rt.host import profile as host_profile

@@ -34,9 +34,9 @@ from nova import objects
 from nova.virt import hardware
 import testtools
 
-from nova_rt import cpuset
-from nova_rt import exception
-from nova_rt import request as rt_request
+from nova_rt.core import cpuset
+from nova_rt.core import exception
+from nova_rt.core import request as rt_request
 
 objects.register_all()
 

@@ -13,8 +13,8 @@
 
 import testtools
 
-from nova_rt import fitting
-from nova_rt import packing
+from nova_rt.core import fitting
+from nova_rt.scheduler import packing
 from tests.unit import test_fitting
 
 req = test_fitting.req

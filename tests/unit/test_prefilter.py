@@ -19,9 +19,9 @@ import fixtures
 import testtools
 
 from nova_rt.host import facts as host_facts
-from nova_rt import prefilter
 from nova_rt import scheduler
 from nova_rt.scheduler import filters as rt_filters
+from nova_rt.scheduler import prefilter
 from tests import scheduler_fakes as fakes
 from tests.unit import test_cmd_flavor
 
@@ -172,7 +172,7 @@ class SchedulerWarningTest(testtools.TestCase):
 class RequiredTraitsTest(testtools.TestCase):
 
     def request(self, **specs):
-        from nova_rt import request as rt_request
+        from nova_rt.core import request as rt_request
         return rt_request.build_request(4, dict(RT, **specs), {}, None)
 
     def test_ready_and_the_facts_asked_for(self):

@@ -23,14 +23,14 @@ import fixtures
 import testtools
 
 from nova_rt.cmd import common
-from nova_rt import exception
+from nova_rt.core import exception
+from nova_rt.core import kernel_args
+from nova_rt.core import request as rt_request
 from nova_rt.guest import bootloader
 from nova_rt.host import model as host_model
 from nova_rt.host import profile as host_profile
 from nova_rt.host import reader as host_reader
 from nova_rt.host import service
-from nova_rt import kernel_args
-from nova_rt import request as rt_request
 from nova_rt import scheduler
 from nova_rt.scheduler import filters as rt_filters
 from nova_rt.scheduler import weights as rt_weights

@@ -16,8 +16,8 @@ import hypothesis
 from hypothesis import strategies as st
 import testtools
 
-from nova_rt import exception
-from nova_rt import request as rt
+from nova_rt.core import exception
+from nova_rt.core import request as rt
 
 BASE = {'hw:cpu_realtime': 'yes', 'hw:cpu_policy': 'dedicated',
         'hw:cpu_realtime_mask': '^0'}

@@ -19,20 +19,20 @@ from unittest import mock
 from oslo_config import cfg
 import testtools
 
-from nova_rt import cat
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
 from nova_rt import conf as rt_conf
-from nova_rt import designer
-from nova_rt import exception
-from nova_rt import fitting
-from nova_rt import guest_args
+from nova_rt.core import cat
+from nova_rt.core import exception
+from nova_rt.core import fitting
+from nova_rt.core import guest_args
+from nova_rt.core import kernel_args
+from nova_rt.core import priority
+from nova_rt.core import request as rt_request
 from nova_rt.host import facts as host_facts
 from nova_rt.host import model
 from nova_rt.host import plan as host_plan
-from nova_rt import kernel_args
-from nova_rt import priority
-from nova_rt import request as rt_request
+from nova_rt.virt import designer
 from tests.unit.host import base
 
 
@@ -202,8 +202,8 @@ class ImagePropertiesTest(testtools.TestCase):
         self.assertEqual({}, rt_request.image_properties(None))
 
     def test_driver_and_scheduler_use_it(self):
-        from nova_rt import driver
         from nova_rt import scheduler
+        from nova_rt.virt import driver
         from tests import scheduler_fakes
         spec = scheduler_fakes.flavor_spec(4)
         with mock.patch.object(rt_request, 'image_properties',

@@ -23,9 +23,9 @@ from nova.scheduler import weights as nova_weights
 import testtools
 
 from nova_rt import conf as rt_conf
-from nova_rt import fitting
+from nova_rt.core import fitting
+from nova_rt.core import request as rt_request
 from nova_rt.host import facts as host_facts
-from nova_rt import request as rt_request
 from nova_rt import scheduler
 from nova_rt.scheduler import filters as rt_filters
 from nova_rt.scheduler import weights as rt_weights

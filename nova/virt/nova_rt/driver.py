@@ -11,4 +11,4 @@
 # under the License.
 """``compute_driver = nova_rt.driver.RealtimeLibvirtDriver`` lands here."""
 
-from nova_rt.driver import RealtimeLibvirtDriver  # noqa: F401
+from nova_rt.virt.driver import RealtimeLibvirtDriver  # noqa: F401

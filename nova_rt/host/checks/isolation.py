@@ -15,7 +15,7 @@ rcu_nocbs, SMT siblings, interrupts and unbound workqueues.
 
 import dataclasses
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 from nova_rt.host import checks
 from nova_rt.host import model
 from nova_rt.host import reader as host_reader

@@ -13,7 +13,7 @@
 idle states.
 """
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 from nova_rt.host import checks
 from nova_rt.host import model
 

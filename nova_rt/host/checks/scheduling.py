@@ -13,9 +13,9 @@
 essential kernel threads, RT throttling, the cgroup RT budget, kvmclock.
 """
 
+from nova_rt.core import priority as rt_priority
 from nova_rt.host import checks
 from nova_rt.host import model
-from nova_rt import priority as rt_priority
 
 
 @checks.check(
@@ -46,7 +46,7 @@ def _kthread_remedy(vcpu_priority):
 
 def _kthreads_below(bound, vcpu_priority):
     """What is wrong with the kernel threads bound to the dedicated CPUs,
-    or None: each must stay above the vCPUs (nova_rt.priority).
+    or None: each must stay above the vCPUs (nova_rt.core.priority).
     """
     starved = [t for t in bound if not t.is_rt]
     if starved:

@@ -14,9 +14,9 @@ create``.
 
 ``explain`` reads a flavor's extra specs through nova's API and runs
 ``nova-rt flavor explain``'s core on them. ``create`` builds every extra
-spec a real-time flavor needs (``nova_rt.realtime_flavor``), checks them
-with the same core BEFORE anything is created, then creates the flavor and
-sets them; when nova refuses the extra specs the new flavor is deleted
+spec a real-time flavor needs (``nova_rt.operator.realtime_flavor``), checks
+them with the same core BEFORE anything is created, then creates the flavor
+and sets them; when nova refuses the extra specs the new flavor is deleted
 again, so nothing is left half-made.
 
 The ``[nova_rt]`` policy (default and maximum vCPU priority, PREEMPT_RT
@@ -35,10 +35,10 @@ from osc_lib import exceptions
 from nova_rt.cmd import args as cmd_args
 from nova_rt.cmd import common
 from nova_rt.cmd import flavor as flavor_cmd
-from nova_rt import exception
-from nova_rt import fleet as fleet_model
-from nova_rt import realtime_flavor
-from nova_rt import request as rt_request
+from nova_rt.core import exception
+from nova_rt.core import request as rt_request
+from nova_rt.operator import fleet as fleet_model
+from nova_rt.operator import realtime_flavor
 
 FLAVOR_FIELDS = ('id', 'name', 'vcpus', 'ram', 'disk', 'is_public')
 # nova-api validates extra specs (nova's and nova-rt's validators) from

@@ -11,7 +11,8 @@
 # under the License.
 """``openstack realtime host list`` and ``openstack realtime host show``:
 the compute hosts as ``nova-rt fleet`` shows them, from the same model
-(``nova_rt.fleet``), in OSC's formats (``-f table|json|yaml|value|csv``).
+(``nova_rt.operator.fleet``), in OSC's formats
+(``-f table|json|yaml|value|csv``).
 """
 
 from cliff import columns
@@ -19,7 +20,7 @@ from osc_lib.cli import format_columns
 from osc_lib.command import command
 from osc_lib import exceptions
 
-from nova_rt import fleet as fleet_model
+from nova_rt.operator import fleet as fleet_model
 
 LIST_COLUMNS = (
     ('Host', 'host'), ('Node', 'node'), ('State', 'state'),

@@ -26,7 +26,7 @@ from tempest.lib.common.utils import data_utils
 from tempest.lib import exceptions as lib_exc
 from tempest.lib.services.placement import base_placement_client
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import tempfile
 
 import testtools
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 from nova_rt.host import checks
 from nova_rt.host import profile as host_profile
 from nova_rt.host import reader as host_reader

@@ -18,7 +18,7 @@ from unittest import mock
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nova_rt import exception
+from nova_rt.core import exception
 from nova_rt.host import facts
 from nova_rt.host import model as host_model
 from tests.unit.host import base

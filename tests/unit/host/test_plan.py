@@ -16,7 +16,7 @@ follows from it.
 import dataclasses
 import json
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 from nova_rt.host import model as host_model
 from nova_rt.host import plan as host_plan
 from tests.host_trees import build

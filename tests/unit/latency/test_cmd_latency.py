@@ -218,7 +218,7 @@ class RunPlanTest(testtools.TestCase):
         return parser.parse_args(['latency', 'run'] + list(argv))
 
     def ident(self, isolated, online='0-3'):
-        from nova_rt import cpuset
+        from nova_rt.core import cpuset
         return identity.Identity('6.1', 'x', cpuset.parse(isolated, 'i'),
                                  False, cpuset.parse(online, 'o'))
 

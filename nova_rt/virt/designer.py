@@ -27,11 +27,11 @@ import typing
 from lxml import etree
 from nova.virt.libvirt import config as vconfig
 
-from nova_rt import cat
-from nova_rt import cpuset
-from nova_rt import exception
-from nova_rt import guest_args
-from nova_rt import libvirt_config
+from nova_rt.core import cat
+from nova_rt.core import cpuset
+from nova_rt.core import exception
+from nova_rt.core import guest_args
+from nova_rt.virt import libvirt_config
 
 
 @dataclasses.dataclass(frozen=True)

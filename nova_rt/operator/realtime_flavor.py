@@ -10,13 +10,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The extra specs of a new real-time flavor, every key it needs, checked
-by the request model (``nova_rt.request``) before anything is created:
+by the request model (``nova_rt.core.request``) before anything is created:
 ``openstack realtime flavor create``'s core.
 """
 
-from nova_rt import exception
-from nova_rt import prefilter
-from nova_rt import request as rt_request
+from nova_rt.core import exception
+from nova_rt.core import request as rt_request
+from nova_rt.scheduler import prefilter
 
 # vCPU 0 keeps the guest's housekeeping (and Nova's emulator threads),
 # the others are real-time: what most real-time flavors want.
@@ -40,8 +40,8 @@ def extra_specs(vcpus, realtime_mask=None, vcpu_scheduler=None,
     :param properties: more extra specs, as given (may not contradict the
         others)
     :param traits: require the placement traits
-        (``nova_rt.prefilter.required_traits``); false for lab clouds, whose
-        hosts never publish the ready trait
+        (``nova_rt.scheduler.prefilter.required_traits``); false for lab
+        clouds, whose hosts never publish the ready trait
     :raises: InvalidRealtimeRequest naming the keys at fault
     """
     properties = dict(properties or {})

@@ -27,7 +27,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as sdk_exceptions
 from oslo_utils import strutils
 
-from nova_rt import exception
+from nova_rt.core import exception
 from nova_rt.host import facts as host_facts
 
 TRAIT_PREFIX = 'CUSTOM_NOVA_RT_'

@@ -22,7 +22,7 @@ them. Standard library only.
 
 import dataclasses
 
-from nova_rt import exception
+from nova_rt.core import exception
 
 # live_migration_timeout_action, as nova defines it.
 TIMEOUT_ACTIONS = ('abort', 'force_complete')

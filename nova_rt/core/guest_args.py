@@ -21,9 +21,9 @@ boot images, on the kernel command line itself.
 
 import functools
 
-from nova_rt import cpuset
-from nova_rt import exception
-from nova_rt import kernel_args
+from nova_rt.core import cpuset
+from nova_rt.core import exception
+from nova_rt.core import kernel_args
 
 # systemd-stub appends this OEM string to the command line of a unified
 # kernel image; ``nova-rt-guest apply`` reads it on any other guest.

@@ -18,7 +18,8 @@ Two steps, each a plain function over plain values, no Nova imports:
 * ``verdict(request, facts, capacity, ...)``: -> ``Verdict`` (passes, or the
   reason it does not).
 
-Which of the hosts that fit is best is ``nova_rt.packing``'s question.
+Which of the hosts that fit is best is ``nova_rt.scheduler.packing``'s
+question.
 
 The CPU check is exact but only *necessary*: it rejects a host only when no
 placement of the guest's NUMA cells can fit, counting CPUs and whole cores
@@ -28,8 +29,8 @@ NUMATopologyFilter still computes the real pinning on the hosts that pass.
 
 import dataclasses
 
-from nova_rt import cat
-from nova_rt import priority as rt_priority
+from nova_rt.core import cat
+from nova_rt.core import priority as rt_priority
 
 # Reason codes: one per rule, stable, used to group rejections in the log.
 NOT_READY = 'not_ready'

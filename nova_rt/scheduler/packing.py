@@ -32,7 +32,7 @@ the guest takes them all.
 
 import itertools
 
-from nova_rt import fitting
+from nova_rt.core import fitting
 
 # Chosen with the packing benchmark on four flavor sequences (seeds 1, 4,
 # 5, 7): from 40 to 70 it adds about a point over best fit alone, 60 the

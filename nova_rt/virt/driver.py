@@ -30,11 +30,11 @@ this host cannot honour before anything is created (``spawn``,
 real-time instance from a host whose ``[libvirt]`` settings permit
 auto-converge or post-copy (``check_can_live_migrate_source``, the source's
 pre-check: its settings decide the migration, and nothing has moved yet;
-the rule is ``nova_rt.migration``). After the host boots
+the rule is ``nova_rt.virt.migration``). After the host boots
 (``resume_state_on_host_boot``), a real-time guest is started again only if
 the host's fresh audit can still honour it; otherwise it stays off, Nova
 sets it to ERROR and its fault says why (doc/source/driver.rst). What goes
-into the domain is decided by ``nova_rt.designer``; what the host is, by
+into the domain is decided by ``nova_rt.virt.designer``; what the host is, by
 ``nova_rt.host``.
 """
 
@@ -46,13 +46,13 @@ from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
 from nova_rt import conf as nova_rt_conf
-from nova_rt import designer
-from nova_rt import exception
-from nova_rt import fitting
+from nova_rt.core import exception
+from nova_rt.core import fitting
+from nova_rt.core import request as rt_request
 from nova_rt.host import facts as host_facts
 from nova_rt.host import service as host_service
-from nova_rt import migration as rt_migration
-from nova_rt import request as rt_request
+from nova_rt.virt import designer
+from nova_rt.virt import migration as rt_migration
 
 
 LOG = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ Nova's exclusions ("0-7,^3", "^0"), so a mask reads the same here as in
 import functools
 import re
 
-from nova_rt import exception
+from nova_rt.core import exception
 
 # A CPU number above this is a typo, not a machine: the kernel's own
 # NR_CPUS limit is 8192.

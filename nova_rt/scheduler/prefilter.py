@@ -24,8 +24,8 @@ This is the one rule; ``nova-rt flavor explain``, the scheduler's warning,
 
 import dataclasses
 
+from nova_rt.core import request as rt_request
 from nova_rt.host import facts as host_facts
-from nova_rt import request as rt_request
 
 REQUIRED = 'required'
 ASKED = 'asked'

@@ -27,10 +27,10 @@ import typing as ty
 
 from oslo_utils import strutils
 
-from nova_rt import cpuset
-from nova_rt import exception
-from nova_rt import guest_args
-from nova_rt import priority as rt_priority
+from nova_rt.core import cpuset
+from nova_rt.core import exception
+from nova_rt.core import guest_args
+from nova_rt.core import priority as rt_priority
 
 RT_PREFIX = 'rt:'
 

@@ -21,7 +21,7 @@ can hang them on the config objects Nova builds.
 from lxml import etree
 from nova.virt.libvirt import config as vconfig
 
-from nova_rt import cpuset
+from nova_rt.core import cpuset
 
 
 class _ThreadSched(vconfig.LibvirtConfigObject):

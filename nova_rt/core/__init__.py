@@ -1,0 +1,20 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The real-time rules, pure: cpusets, kernel arguments, priorities, CAT
+ways, the request model, guest arguments and fitting.
+
+No module here imports Nova, not even inside a function
+(tests/unit/test_import_boundary.py); the adapters under scheduler/,
+virt/, api/ and cmd/ translate Nova's objects into these
+rules' inputs. nova-rt-guest packs some of them into its
+standard-library zipapp, so this file imports nothing.
+"""
