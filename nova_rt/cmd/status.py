@@ -60,6 +60,9 @@ OVERRIDDEN = {
         '(self, instance, network_info, image_meta, disk_info, rescue=None, '
         'block_device_info=None, context=None, mdevs=None, accel_info=None, '
         'share_info=None, old_guest=None)',
+    'live_migration':
+        '(self, context, instance, dest, post_method, recover_method, '
+        'block_migration=False, migrate_data=None)',
     '_live_migration_operation':
         '(self, context, instance, dest, block_migration, migrate_data, '
         'guest, device_names)',

@@ -30,7 +30,11 @@ this host cannot honour before anything is created (``spawn``,
 real-time instance from a host whose ``[libvirt]`` settings permit
 auto-converge or post-copy (``check_can_live_migrate_source``, the source's
 pre-check: its settings decide the migration, and nothing has moved yet;
-the rule is ``nova_rt.virt.migration``). After the host boots
+the rule is ``nova_rt.virt.migration``), and refuse one whose destination
+did not claim its CPUs for it: in the source's pre-check when the
+destination offers no NUMA-aware live migration, and in ``live_migration``,
+rolled back before libvirt starts, when its pins did not arrive (never the
+source's XML with Nova's host-wide priority). After the host boots
 (``resume_state_on_host_boot``), a real-time guest is started again only if
 the host's fresh audit can still honour it; otherwise it stays off, Nova
 sets it to ERROR and its fault says why (doc/source/driver.rst). What goes
@@ -262,7 +266,9 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
                                       block_device_info=None):
         if self._realtime_request(instance, instance.image_meta) is not None:
             reason = rt_migration.refusal(nova_rt_conf.migration_settings(
-                nova_rt_conf.nova_conf()))
+                nova_rt_conf.nova_conf())) or rt_migration.destination_refusal(
+                    'dst_supports_numa_live_migration' in dest_check_data and
+                    dest_check_data.dst_supports_numa_live_migration)
             if reason:
                 # A pre-check error: nothing has moved, the conductor gives
                 # up and the instance stays ACTIVE where it is.
@@ -273,11 +279,36 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
             context, instance, dest_check_data,
             block_device_info=block_device_info)
 
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration=False,
+                       migrate_data=None):
+        if self._realtime_request(instance, instance.image_meta) is not None:
+            reason = rt_migration.destination_refusal(
+                'dst_numa_info' in migrate_data and
+                migrate_data.dst_numa_info is not None, dest)
+            if reason:
+                # Fail closed before libvirt starts, as a failed libvirt
+                # job would: Nova rolls the migration back, the guest runs
+                # on here, ACTIVE, and the fault says why.
+                error = nova_exception.MigrationError(
+                    reason='nova-rt: %s does not live-migrate real-time '
+                           'instance %s: %s' % (instance.host,
+                                                instance.uuid, reason))
+                LOG.error('%s', error, instance=instance)
+                compute_utils.add_instance_fault_from_exc(context, instance,
+                                                          error)
+                recover_method(context, instance, dest, migrate_data)
+                return
+        return super().live_migration(
+            context, instance, dest, post_method, recover_method,
+            block_migration=block_migration, migrate_data=migrate_data)
+
     def _live_migration_operation(self, context, instance, dest,
                                   block_migration, migrate_data, guest,
                                   device_names):
         request = self._realtime_request(instance, instance.image_meta)
-        if request is not None and 'dst_numa_info' in migrate_data:
+        if request is not None:
+            # live_migration refused a real-time instance without them.
             info = migrate_data.dst_numa_info
             pins = {int(vcpu): frozenset(cpus)
                     for vcpu, cpus in info.cpu_pins.items()}

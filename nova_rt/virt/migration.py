@@ -36,6 +36,29 @@ POST_COPY = 'live_migration_permit_post_copy'
 TIMEOUT_ACTION = 'live_migration_timeout_action'
 
 
+# Why a real-time instance does not live-migrate to a destination that did
+# not take part in a NUMA-aware live migration: only then does the source
+# learn the destination's pins (Nova's ``dst_numa_info``), from which
+# nova-rt re-derives the guest's real-time elements there. Without them
+# Nova would hand the destination the source's XML with its own host-wide
+# FIFO priority.
+NOT_NUMA_AWARE = ('%s did not claim its CPUs for it (no NUMA-aware live '
+                  'migration: a nova-compute too old for it, or an RPC '
+                  'version pinned below it), so its real-time pins and '
+                  'priorities cannot be derived there')
+
+
+def destination_refusal(numa_aware, dest=None):
+    """Why a real-time instance cannot live-migrate to ``dest`` (a host
+    name, when known), or None when the destination claimed its CPUs for
+    it (``numa_aware``).
+    """
+    if numa_aware:
+        return None
+    return NOT_NUMA_AWARE % ('the destination %s' % dest if dest
+                             else 'the destination')
+
+
 class InvalidMigrationSettings(exception.NovaRTError):
     msg_fmt = '[libvirt] %(option)s: %(value)r is not valid: %(reason)s'
 

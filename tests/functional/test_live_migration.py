@@ -12,10 +12,19 @@
 """Live migration and nova.conf's ``[libvirt]`` settings: a source host
 that permits auto-converge or post-copy does not live-migrate a real-time
 instance (nova_rt.virt.migration), and leaves ordinary instances alone.
+Nor does it move one whose destination did not claim its CPUs (no
+NUMA-aware live migration): nova-rt could not derive the guest's pins and
+priorities there, and never falls back to Nova's host-wide priority.
 """
 
+from unittest import mock
+
+import fixtures
+from nova import context as nova_context
+from nova import objects
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.libvirt import base
+from nova.virt.libvirt import driver as libvirt_driver
 
 from tests.functional import realtime_base as rb
 from tests.functional import test_driver
@@ -67,6 +76,10 @@ class LiveMigrationSettingsTest(test_driver.RealtimeDomainMixin,
                     self.server['id']).items()}
 
     def assert_refused(self, option):
+        self.assert_refused_because(
+            '[libvirt] %s = True: ' % option)
+
+    def assert_refused_because(self, reason):
         source = self.src.host
         before = self.allocations()
         # The CastAsCallFixture brings the conductor's NoValidHost (no
@@ -91,8 +104,8 @@ class LiveMigrationSettingsTest(test_driver.RealtimeDomainMixin,
         event = self._wait_for_action_fail_completion(
             server, 'live-migration', 'compute_check_can_live_migrate_source')
         self.assertIn('Migration pre-check error: nova-rt: %s does not '
-                      'live-migrate real-time instances: [libvirt] %s = '
-                      'True: ' % (source, option), event['details'])
+                      'live-migrate real-time instances: %s'
+                      % (source, reason), event['details'])
         # Its real-time domain is untouched.
         self.assert_realtime_domain(server)
 
@@ -125,3 +138,57 @@ class LiveMigrationSettingsTest(test_driver.RealtimeDomainMixin,
         finding = self.computes[self.dest.host].driver.realtime_host(
             refresh=True).report.finding('nova.live_migration')
         self.assertEqual('warn', finding.status)
+
+    def test_destination_without_numa_aware_migration_refused_first(self):
+        """An older or RPC-pinned destination: refused at the source's
+        pre-check, before anything moved.
+        """
+        self.start()
+        real = libvirt_driver.LibvirtDriver.check_can_live_migrate_destination
+
+        def old_destination(driver, *args, **kwargs):
+            data = real(driver, *args, **kwargs)
+            del data.dst_supports_numa_live_migration
+            return data
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.'
+            'check_can_live_migrate_destination', old_destination))
+        self.assert_refused_because(
+            'the destination did not claim its CPUs for it (no NUMA-aware '
+            'live migration')
+
+    def test_destination_pins_missing_fails_closed_before_libvirt(self):
+        """No ``dst_numa_info`` when the source starts the migration (a
+        future Nova, a mixed pair that slipped the pre-check): rolled back
+        before libvirt starts it, the guest ACTIVE where it was, never
+        moved with the source's XML.
+        """
+        self.start()
+        source = self.src.host
+        with mock.patch.object(
+                libvirt_driver.LibvirtDriver, 'post_claim_migrate_data',
+                side_effect=lambda context, instance, data, claim: data):
+            self.api.post_server_action(
+                self.server['id'],
+                {'os-migrateLive': {'host': None,
+                                    'block_migration': 'auto'}})
+            # 'failed', as Nova marks a libvirt job that failed.
+            self._wait_for_migration_status(self.server, ['failed'])
+        server = self._wait_for_state_change(self.server, 'ACTIVE')
+        self.assertEqual(source, server['OS-EXT-SRV-ATTR:host'])
+        self.assertFalse(self.migrate_stub_ran)
+        conn = self.src.driver._host.get_connection()
+        self.assertTrue(conn.lookupByUUIDString(server['id']).isActive())
+        reason = ('nova-rt: %s does not live-migrate real-time instance '
+                  '%s: the destination %s did not claim its CPUs' % (
+                      source, server['id'], self.dest.host))
+        self.assertIn(reason, self.stdlog.logger.output)
+        # Rolled back as a failed libvirt job is: no allocation on the
+        # destination, the fault recorded for the operator.
+        self.assertEqual({self._get_provider_uuid_by_host(source)},
+                         set(self.allocations()))
+        faults = objects.InstanceFaultList.get_latest_by_instance_uuids(
+            nova_context.get_admin_context(), [server['id']])
+        self.assertIn(reason, faults[0].message)
+        self.assert_realtime_domain(server)

@@ -98,6 +98,22 @@ def conf_with(text):
     return conf
 
 
+class DestinationTest(testtools.TestCase):
+
+    def test_a_numa_aware_destination_is_fine(self):
+        self.assertIsNone(migration.destination_refusal(True, 'rt2'))
+
+    def test_otherwise_refused_naming_the_destination(self):
+        self.assertEqual(
+            'the destination rt2 did not claim its CPUs for it (no '
+            'NUMA-aware live migration: a nova-compute too old for it, or '
+            'an RPC version pinned below it), so its real-time pins and '
+            'priorities cannot be derived there',
+            migration.destination_refusal(False, 'rt2'))
+        self.assertTrue(migration.destination_refusal(None).startswith(
+            'the destination did not claim its CPUs'))
+
+
 class FromConfTest(testtools.TestCase):
 
     def test_nova_definitions_and_defaults(self):
