@@ -22,8 +22,8 @@ import warnings
 from oslo_config import cfg
 
 from nova_rt.core import exception
+from nova_rt.core import migration as rt_migration
 from nova_rt.core import priority as rt_priority
-from nova_rt.virt import migration as rt_migration
 
 GROUP = cfg.OptGroup(
     'nova_rt',
@@ -264,7 +264,7 @@ def compute_cpu_sets(conf):
 
 
 # The [libvirt] options whose values decide what a live migration does to
-# a real-time guest (nova_rt.virt.migration), by their names there.
+# a real-time guest (nova_rt.core.migration), by their names there.
 _MIGRATION_OPTS = {
     'permit_auto_converge': rt_migration.AUTO_CONVERGE,
     'permit_post_copy': rt_migration.POST_COPY,

@@ -31,7 +31,7 @@ from packaging import version as pkg_version
 
 from nova_rt.cmd import common
 from nova_rt import conf as nova_rt_conf
-from nova_rt.virt import migration as rt_migration
+from nova_rt.core import migration as rt_migration
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
@@ -208,7 +208,7 @@ def check_compute_driver(conf):
 
 def check_live_migration(conf):
     """On a nova-rt compute: the ``[libvirt]`` live migration settings
-    real-time instances cannot live with (``nova_rt.virt.migration``).
+    real-time instances cannot live with (``nova_rt.core.migration``).
     """
     if not _is_realtime_compute(conf):
         return Result(Code.SUCCESS, 'not a nova-rt compute host: its '

@@ -14,8 +14,13 @@
 CAT hands out whole cache ways (a bit of the capacity bitmask each), so a
 request for rt:l3_cache_kib costs that many KiB rounded up to whole
 ways. The scheduler (against the published nova_rt_cat_min_kib) and the
-driver (against the host's layout) round alike, through this function.
+driver (against the host's layout) round alike, through this function;
+the layout of a host's L3 domains comes from its facts, for this host at
+spawn and for a live migration's destination alike.
 """
+
+import dataclasses
+import typing
 
 
 def reserved_kib(asked_kib, way_kib):
@@ -25,3 +30,31 @@ def reserved_kib(asked_kib, way_kib):
     if not way_kib:
         return asked_kib
     return -(-asked_kib // way_kib) * way_kib
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheLayout:
+    """The host's L3 domains as CAT sees them."""
+
+    # host CPU -> L3 cache id
+    cache_of_cpu: typing.Mapping[int, int]
+    # KiB of one cache way: allocations are whole ways
+    way_kib: int
+    # KiB every L3 domain can hand out (the smallest domain's size)
+    domain_kib: int
+
+
+def cache_layout(facts):
+    """The CAT layout a host's facts describe, or None without CAT.
+
+    The same function serves this host at spawn and a live migration's
+    destination (from its published stats), so both derive ``cachetune``
+    alike.
+    """
+    if facts is None or not (facts.cat_l3_kib and facts.cat_min_kib and
+                             facts.cat_domains):
+        return None
+    cache_of_cpu = {cpu: cache_id for cache_id, cpus in facts.cat_domains
+                    for cpu in cpus}
+    return CacheLayout(cache_of_cpu=cache_of_cpu, way_kib=facts.cat_min_kib,
+                       domain_kib=facts.cat_l3_kib)

@@ -26,6 +26,7 @@ import typing
 from oslo_log import log as logging
 
 from nova_rt import conf as nova_rt_conf
+from nova_rt.core import cat
 from nova_rt.core import cpuset
 from nova_rt.host import checks
 from nova_rt.host import facts as host_facts
@@ -34,7 +35,6 @@ from nova_rt.host import model
 from nova_rt.host import pinning
 from nova_rt.host import profile as host_profile
 from nova_rt.latency import certificate
-from nova_rt.virt import designer
 
 LOG = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class AuditedHost:
     report: checks.Report
     facts: host_facts.HostFacts
     when: float
-    layout: typing.Optional[designer.CacheLayout]
+    layout: typing.Optional[cat.CacheLayout]
     # The certificate's verdict (None: audit failed), the wall-clock time
     # of the audit, and [compute] cpu_dedicated_set: for the metrics.
     latency: typing.Any = None
@@ -126,7 +126,7 @@ class HostAuditService:
                         'latency guarantee. Never on a production host.',
                         cpuset.format(dedicated or ()))
         return AuditedHost(profile, report, facts, now,
-                           designer.cache_layout(facts), latency=latency,
+                           cat.cache_layout(facts), latency=latency,
                            audited_at=self._wall_clock(),
                            dedicated=frozenset(dedicated or ()))
 

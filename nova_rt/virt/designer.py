@@ -21,9 +21,6 @@ is replaced by the flavor's.
 Refusals raise RequestNotHonourable before anything reaches libvirt.
 """
 
-import dataclasses
-import typing
-
 from lxml import etree
 from nova.virt.libvirt import config as vconfig
 
@@ -32,34 +29,6 @@ from nova_rt.core import cpuset
 from nova_rt.core import exception
 from nova_rt.core import guest_args
 from nova_rt.virt import libvirt_config
-
-
-@dataclasses.dataclass(frozen=True)
-class CacheLayout:
-    """The host's L3 domains as CAT sees them."""
-
-    # host CPU -> L3 cache id
-    cache_of_cpu: typing.Mapping[int, int]
-    # KiB of one cache way: allocations are whole ways
-    way_kib: int
-    # KiB every L3 domain can hand out (the smallest domain's size)
-    domain_kib: int
-
-
-def cache_layout(facts):
-    """The CAT layout a host's facts describe, or None without CAT.
-
-    The same function serves this host at spawn and a live migration's
-    destination (from its published stats), so both derive ``cachetune``
-    alike.
-    """
-    if facts is None or not (facts.cat_l3_kib and facts.cat_min_kib and
-                             facts.cat_domains):
-        return None
-    cache_of_cpu = {cpu: cache_id for cache_id, cpus in facts.cat_domains
-                    for cpu in cpus}
-    return CacheLayout(cache_of_cpu=cache_of_cpu, way_kib=facts.cat_min_kib,
-                       domain_kib=facts.cat_l3_kib)
 
 
 def vcpu_pins(cputune):

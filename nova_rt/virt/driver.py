@@ -30,7 +30,7 @@ this host cannot honour before anything is created (``spawn``,
 real-time instance from a host whose ``[libvirt]`` settings permit
 auto-converge or post-copy (``check_can_live_migrate_source``, the source's
 pre-check: its settings decide the migration, and nothing has moved yet;
-the rule is ``nova_rt.virt.migration``), and refuse one whose destination
+the rule is ``nova_rt.core.migration``), and refuse one whose destination
 did not claim its CPUs for it: in the source's pre-check when the
 destination offers no NUMA-aware live migration, and in ``live_migration``,
 rolled back before libvirt starts, when its pins did not arrive (never the
@@ -50,13 +50,14 @@ from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
 from nova_rt import conf as nova_rt_conf
+from nova_rt.core import cat
 from nova_rt.core import exception
 from nova_rt.core import fitting
+from nova_rt.core import migration as rt_migration
 from nova_rt.core import request as rt_request
 from nova_rt.host import facts as host_facts
 from nova_rt.host import service as host_service
 from nova_rt.virt import designer
-from nova_rt.virt import migration as rt_migration
 
 
 LOG = logging.getLogger(__name__)
@@ -331,7 +332,7 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
         node = objects.ComputeNode.get_first_node_by_host_for_old_compat(
             context, dest)
         try:
-            return designer.cache_layout(host_facts.from_stats(node.stats))
+            return cat.cache_layout(host_facts.from_stats(node.stats))
         except host_facts.InvalidHostFacts as e:
             raise exception.RequestNotHonourable(
                 reason='destination %s: %s' % (dest, e))

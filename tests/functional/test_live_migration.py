@@ -11,7 +11,7 @@
 # under the License.
 """Live migration and nova.conf's ``[libvirt]`` settings: a source host
 that permits auto-converge or post-copy does not live-migrate a real-time
-instance (nova_rt.virt.migration), and leaves ordinary instances alone.
+instance (nova_rt.core.migration), and leaves ordinary instances alone.
 Nor does it move one whose destination did not claim its CPUs (no
 NUMA-aware live migration): nova-rt could not derive the guest's pins and
 priorities there, and never falls back to Nova's host-wide priority.

@@ -14,6 +14,7 @@ from lxml import etree
 from nova.virt.libvirt import config as vconfig
 import testtools
 
+from nova_rt.core import cat
 from nova_rt.core import exception
 from nova_rt.core import request as rt
 from nova_rt.virt import designer
@@ -74,7 +75,7 @@ def nova_guest(pins=None, emulator=(4,), virt_type='kvm', kernel=None,
     return guest
 
 
-LAYOUT = designer.CacheLayout(
+LAYOUT = cat.CacheLayout(
     cache_of_cpu={cpu: 0 if cpu < 8 else 1 for cpu in range(16)},
     way_kib=1024, domain_kib=11264)
 

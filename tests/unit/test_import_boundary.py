@@ -37,6 +37,10 @@ NO_NOVA = (
     'scheduler/prefilter.py',
 )
 
+# Outside virt/, only the upgrade check loads the driver: it compares the
+# methods the driver overrides with the installed Nova's.
+VIRT_USERS = (os.path.join('nova_rt', 'cmd', 'status.py'),)
+
 # Calls that import the module named by their first argument.
 _IMPORT_CALLS = frozenset(['__import__', 'import_module', 'import_class',
                            'import_object', 'try_import'])
@@ -100,6 +104,29 @@ class ImportBoundaryTest(testtools.TestCase):
                          for line, module in nova_imports(source, rel))
         self.assertEqual([], found, 'these packages must not import Nova '
                          '(doc/source/design.rst):\n' + '\n'.join(found))
+
+    def test_only_virt_imports_virt(self):
+        """The driver's helpers serve the driver: what the host audit or a
+        command shares with it is a rule of core/.
+        """
+        found = []
+        for top, dirs, names in os.walk(ROOT):
+            dirs[:] = sorted(d for d in dirs if d != '__pycache__')
+            for name in sorted(n for n in names if n.endswith('.py')):
+                path = os.path.join(top, name)
+                rel = os.path.relpath(path, os.path.dirname(ROOT))
+                if rel.startswith(os.path.join('nova_rt', 'virt', '')) or \
+                        rel in VIRT_USERS:
+                    continue
+                with open(path) as f:
+                    tree = ast.parse(f.read(), rel)
+                found.extend('%s:%d: imports %s' % (rel, node.lineno, module)
+                             for node in ast.walk(tree)
+                             for module in _imported(node)
+                             if module == 'nova_rt.virt' or
+                             module.startswith('nova_rt.virt.'))
+        self.assertEqual([], found, 'only nova_rt/virt/ may import it:\n'
+                         + '\n'.join(found))
 
     def test_checker_reports_nova_imports(self):
         source = '\n'.join([

@@ -9,7 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Live migration settings and real time (nova_rt.virt.migration), read from
+"""Live migration settings and real time (nova_rt.core.migration), read from
 nova.conf (nova_rt.conf) and judged by ``nova-rt host check``.
 """
 
@@ -22,7 +22,7 @@ from oslo_config import cfg
 import testtools
 
 from nova_rt import conf as rt_conf
-from nova_rt.virt import migration
+from nova_rt.core import migration
 from tests.unit.host import base as hostbase
 from tests.unit.host import test_cmd_host
 

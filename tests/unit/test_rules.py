@@ -182,7 +182,7 @@ class CacheWaysTest(testtools.TestCase):
         verdict = fitting.facts_verdict(r, facts)
         self.assertEqual(fitting.L3_CACHE, verdict.reason)
         self.assertIn('needs 2048 KiB', verdict.detail)
-        layout = designer.cache_layout(facts)
+        layout = cat.cache_layout(facts)
         e = self.assertRaises(exception.RequestNotHonourable,
                               designer.cache_tune, r, {1}, layout)
         self.assertIn('needs 2048 KiB', str(e))

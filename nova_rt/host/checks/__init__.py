@@ -38,10 +38,10 @@ import stevedore
 
 from nova_rt.core import cpuset
 from nova_rt.core import exception
+from nova_rt.core import migration as rt_migration
 from nova_rt.core import priority as rt_priority
 from nova_rt.host import model as host_model
 from nova_rt.host import plan as host_plan
-from nova_rt.virt import migration as rt_migration
 
 LOG = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ def audit(profile, dedicated_cpus=None, shared_cpus=None,
     :param checks: the ``Check`` objects to run; every installed one
         (``load()``) when None
     :param migration: nova.conf's ``[libvirt]`` live migration settings
-        (``nova_rt.virt.migration.MigrationSettings``), or None when not known
+        (``nova_rt.core.migration.MigrationSettings``), or None when not known
     :returns: a ``Report``
     """
     configured = dedicated_cpus is not None

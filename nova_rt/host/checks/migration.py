@@ -11,15 +11,15 @@
 # under the License.
 """Live migration from this host: nova.conf's ``[libvirt]`` settings that
 would harm a real-time guest on its way out (the rule is
-``nova_rt.virt.migration``).
+``nova_rt.core.migration``).
 
 Not critical: the settings never touch a guest running here, and the
 driver refuses the migrations they would harm, so the host stays ready and
 the warning says what an operator will meet.
 """
 
+from nova_rt.core import migration as rt_migration
 from nova_rt.host import checks
-from nova_rt.virt import migration as rt_migration
 
 
 @checks.check(

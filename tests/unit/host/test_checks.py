@@ -18,10 +18,10 @@ import os
 
 import testscenarios
 
+from nova_rt.core import migration as rt_migration
 from nova_rt.host import checks
 from nova_rt.host import model as host_model
 from nova_rt.host import profile as host_profile
-from nova_rt.virt import migration as rt_migration
 from tests.unit.host import base
 
 load_tests = testscenarios.load_tests_apply_scenarios
