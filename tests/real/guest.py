@@ -264,7 +264,9 @@ def build(cache_dir, log=print):
 
 LATENCY_STEP = r'''export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 lat=/tmp/latency
-echo "NRT-LATENCY-BEGIN:"
+# The guest's clock (whole seconds: busybox has no %N) as the run begins:
+# the host maps the result's times onto its own clock with it.
+echo "NRT-LATENCY-BEGIN:$(date +%s)"
 nova-rt-guest latency run --duration ${nrt_latency_s:-5}s --slice 1 \
     --output $lat.json --format json >$lat.out 2>$lat.err
 echo "NRT-LATENCY-RC:$?"
