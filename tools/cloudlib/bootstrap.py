@@ -44,9 +44,9 @@ DEMO_CLOUD = 'nova-rt-demo'
 # A guest init that waits this long before powering off: longer than any
 # test; `tools/cloud down` destroys what is left.
 GUEST_HOLD_S = 86400
-# How long the latency guest's cyclictest runs: its Python takes up to
-# about 35 s to start under TCG on the test cloud, and a live migration
-# (about 15 s) started 40 s after BEGIN fits inside with time on either side.
+# How long the latency guest's cyclictest runs: its Python starts it about
+# 10 s after BEGIN under TCG on the test cloud, and a live migration (about
+# 12 s) started 40 s after BEGIN fits inside with time on either side.
 LATENCY_S = 90
 ORDINARY_FLAVOR = 'nrt.small'
 ORDINARY_FLAVOR_ALT = 'nrt.small.alt'
