@@ -75,6 +75,17 @@ class LiveMigrationSettingsTest(test_driver.RealtimeDomainMixin,
                 self._get_allocations_by_server_uuid(
                     self.server['id']).items()}
 
+    def assert_running_on_the_source(self):
+        """The server ACTIVE and running where it was; libvirt never asked
+        to migrate it.
+        """
+        server = self._wait_for_state_change(self.server, 'ACTIVE')
+        self.assertEqual(self.src.host, server['OS-EXT-SRV-ATTR:host'])
+        self.assertFalse(self.migrate_stub_ran)
+        conn = self.src.driver._host.get_connection()
+        self.assertTrue(conn.lookupByUUIDString(server['id']).isActive())
+        return server
+
     def assert_refused(self, option):
         self.assert_refused_because(
             '[libvirt] %s = True: ' % option)
@@ -91,12 +102,8 @@ class LiveMigrationSettingsTest(test_driver.RealtimeDomainMixin,
             {'os-migrateLive': {'host': None, 'block_migration': 'auto'}},
             check_response_status=[500])
         self._wait_for_migration_status(self.server, ['error'])
-        server = self._wait_for_state_change(self.server, 'ACTIVE')
-        self.assertEqual(source, server['OS-EXT-SRV-ATTR:host'])
-        self.assertFalse(self.migrate_stub_ran)
-        # Still running where it was, with no allocation left behind.
-        conn = self.src.driver._host.get_connection()
-        self.assertTrue(conn.lookupByUUIDString(server['id']).isActive())
+        server = self.assert_running_on_the_source()
+        # With no allocation left behind.
         self.assertEqual(before, self.allocations())
         self.assertEqual({self._get_provider_uuid_by_host(source)},
                          set(before))
@@ -175,11 +182,7 @@ class LiveMigrationSettingsTest(test_driver.RealtimeDomainMixin,
                                     'block_migration': 'auto'}})
             # 'failed', as Nova marks a libvirt job that failed.
             self._wait_for_migration_status(self.server, ['failed'])
-        server = self._wait_for_state_change(self.server, 'ACTIVE')
-        self.assertEqual(source, server['OS-EXT-SRV-ATTR:host'])
-        self.assertFalse(self.migrate_stub_ran)
-        conn = self.src.driver._host.get_connection()
-        self.assertTrue(conn.lookupByUUIDString(server['id']).isActive())
+        server = self.assert_running_on_the_source()
         reason = ('nova-rt: %s does not live-migrate real-time instance '
                   '%s: the destination %s did not claim its CPUs' % (
                       source, server['id'], self.dest.host))
