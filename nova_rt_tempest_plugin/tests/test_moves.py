@@ -109,9 +109,7 @@ class MovesTest(test_cloud.CloudTest):
         self.record_ps(server_id)
         self.assertNotIn(name, self.host_access.domain_names(source),
                          'domain left on the source %s' % source)
-        self.assertEqual('', self.host_access.run(
-            source, '[ -d /proc/%d ] && echo alive; true' % pid).strip(),
-            'the source QEMU (pid %d) still runs' % pid)
+        self.assert_qemu_gone(source, pid)
         allocations = self.allocations(server_id)
         self.assertEqual([self.provider_of(host)], list(allocations))
         self.assertEqual(1, list(allocations.values())[0]['resources']
@@ -131,13 +129,22 @@ class MovesTest(test_cloud.CloudTest):
         self.cloud('restart', 'nova-compute@%s' % host)
         self.wait_computes_enabled()
 
+    def assert_qemu_gone(self, host, pid):
+        """The QEMU process ``pid`` no longer runs on ``host``."""
+        self.assertEqual('', self.host_access.run(
+            host, '[ -d /proc/%d ] && echo alive; true' % pid).strip(),
+            'the QEMU on %s (pid %d) still runs' % (host, pid))
+
+    def last_migration(self, server_id):
+        """The server's newest migration record, or None."""
+        migrations = self.os_admin.migrations_client.list_migrations(
+            instance_uuid=server_id)['migrations']
+        return max(migrations, key=lambda m: m['id']) if migrations else None
+
     def wait_migration(self, server_id, status='completed', timeout=300):
         deadline = time.monotonic() + timeout
         while True:
-            migrations = self.os_admin.migrations_client.list_migrations(
-                instance_uuid=server_id)['migrations']
-            last = max(migrations, key=lambda m: m['id']) \
-                if migrations else None
+            last = self.last_migration(server_id)
             if last and last['status'] == status:
                 return last
             if last and last['status'] in ('error', 'failed', 'cancelled') \
@@ -213,10 +220,7 @@ class ColdMoveTest(MovesTest):
         self.assertNotIn(before[1], self.host_access.domain_names(moved_to))
         # The destination's QEMU is gone, and placement holds the PCPU on
         # the source only.
-        self.assertEqual('', self.host_access.run(
-            moved_to, '[ -d /proc/%d ] && echo alive; true' % resized[2])
-            .strip(), 'the QEMU on %s (pid %d) still runs' % (moved_to,
-                                                             resized[2]))
+        self.assert_qemu_gone(moved_to, resized[2])
         allocations = self.allocations(server['id'])
         self.assertEqual([self.provider_of(before[0])], list(allocations))
         self.assertEqual(1, list(allocations.values())[0]['resources']

@@ -69,7 +69,8 @@ uwsgi_service() {
         --add-header "Connection: close" --home "$VENV"
 }
 
-mysql_q() { mariadb --no-defaults -S "$SOCK" -u root -e "$1"; }
+# mysql_q SQL [OPTION...]: SQL as the cloud's database root.
+mysql_q() { mariadb --no-defaults -S "$SOCK" -u root "${@:2}" -e "$1"; }
 
 take_libvirt_lock() {
     if alive lock; then

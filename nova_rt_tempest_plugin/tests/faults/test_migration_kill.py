@@ -49,9 +49,7 @@ class MigrationKilledTest(base.FaultsTest, test_moves.MovesTest):
         deadline = time.monotonic() + timeout
         while True:
             state = self.admin_show(server_id)
-            migrations = self.os_admin.migrations_client.list_migrations(
-                instance_uuid=server_id)['migrations']
-            last = max(migrations, key=lambda m: m['id'])
+            last = self.last_migration(server_id)
             if not state.get('OS-EXT-STS:task_state') and last['status'] in (
                     'completed', 'error', 'failed', 'cancelled'):
                 return state, last
@@ -76,9 +74,7 @@ class MigrationKilledTest(base.FaultsTest, test_moves.MovesTest):
         self.cloud('kill', '--signal', 'KILL', 'nova-compute@%s' % source)
         # The source drives the migration: dead, nothing moves its record,
         # so what it says now is where the kill landed.
-        at_kill = max(self.os_admin.migrations_client.list_migrations(
-            instance_uuid=server['id'])['migrations'],
-            key=lambda m: m['id'])
+        at_kill = self.last_migration(server['id'])
         self.cloud('start', 'nova-compute@%s' % source)
         self.assertEqual((migration['id'], 'running'),
                          (at_kill['id'], at_kill['status']),
