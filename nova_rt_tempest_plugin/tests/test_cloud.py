@@ -59,6 +59,35 @@ class CloudTest(base.RealtimeTest):
             ' '.join(argv), proc.stdout[-3000:], proc.stderr[-3000:]))
         return proc.stdout + proc.stderr
 
+    def signal_and_look(self, signal, service, look, timeout=120):
+        """Send ``signal`` to ``service`` through the cloud command and call
+        ``look()`` as soon as the signal is out, while the process may
+        still run (a SIGTERM stop takes seconds): (what ``look`` returned,
+        the command's output).
+        """
+        argv = shlex.split(CONF.nova_rt.cloud_command) + [
+            'kill', '--signal', signal, service]
+        started = time.monotonic()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        lines, seen = [], []
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if not seen and 'sent SIG%s to %s' % (signal,
+                                                      service) in line:
+                    seen.append(look())
+        finally:
+            proc.stdout.close()
+            rc = proc.wait(timeout=timeout)
+        out = ''.join(lines)
+        LOG.info('%s: exit %d after %.1f s\n%s', ' '.join(argv), rc,
+                 time.monotonic() - started, out)
+        self.assertEqual(0, rc, '%s failed:\n%s' % (' '.join(argv), out))
+        self.assertTrue(seen, '%s never said it sent SIG%s:\n%s' % (
+            ' '.join(argv), signal, out))
+        return seen[0], out
+
     def realtime_server(self, wait='ACTIVE'):
         self.require_pcpus(1, 'the real-time vCPU')
         flavor = self.flavor(2, dict(base.RT_TWO,

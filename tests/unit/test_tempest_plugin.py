@@ -18,11 +18,15 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from unittest import mock
 
 import fixtures
+from nova_rt_tempest_plugin import faultdetails
 from nova_rt_tempest_plugin import hostside
 import testtools
+
+from nova_rt.core import cpuset
 
 CAPTURED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         'captured')
@@ -298,3 +302,37 @@ class HostAccessTest(testtools.TestCase):
         e = self.assertRaises(hostside.HostAccessError, access.run,
                               'localhost', 'echo broken >&2; exit 3\n')
         self.assertIn('exited 3: broken', str(e))
+
+
+class FaultDetailsTest(testtools.TestCase):
+    """Whose code raised the error a server fault records."""
+
+    def test_nova_failure_through_the_spawn_override(self):
+        # nova-compute SIGTERMed (with its process group) in a spawn: its
+        # qemu-img child died, and Nova aborted the build. The traceback
+        # passes through nova-rt's spawn, which only called Nova's.
+        details = captured('cloud-fault-spawn-sigterm.txt')
+        self.assertIn('/nova_rt/virt/driver.py', details)
+        frames = faultdetails.raising_frames(details)
+        self.assertEqual(
+            ['execute', 'unprivileged_qemu_img_info',
+             '_build_and_run_instance'], [f[1] for f in frames])
+        self.assertTrue(frames[0][0].endswith(
+            'oslo_concurrency/processutils.py'))
+        self.assertEqual([], faultdetails.raised_in_nova_rt(details))
+
+    def test_an_error_raised_in_nova_rt(self):
+        try:
+            try:
+                cpuset.parse('1-x')
+            except Exception as e:
+                raise RuntimeError('build aborted') from e
+        except RuntimeError:
+            details = traceback.format_exc()
+        raised = faultdetails.raised_in_nova_rt(details)
+        self.assertEqual(1, len(raised), details)
+        self.assertTrue(raised[0][0].endswith('/nova_rt/core/cpuset.py'))
+
+    def test_no_details(self):
+        for details in (None, '', 'Build of instance x aborted'):
+            self.assertEqual([], faultdetails.raising_frames(details))

@@ -156,11 +156,12 @@ kill_one() {
     pid=$(pid_of "$name") || die "$name is not running (no PID file)"
     kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) is not running"
     signal_service "$pid" "$sig"
+    # Printed as soon as the signal is out, so that a caller reading this
+    # output can look at the cloud before the process is gone (a SIGTERM
+    # lets nova-compute run on for seconds).
+    log "sent SIG$sig to $name (pid $pid)"
     # Signals that hold or wake a process, not end it: nothing to wait for.
-    if [[ $sig =~ ^(STOP|CONT)$ ]]; then
-        log "sent SIG$sig to $name (pid $pid)"
-        return 0
-    fi
+    [[ $sig =~ ^(STOP|CONT)$ ]] && return 0
     if gone "$pid" "$STOP_GRACE"; then
         rm -f "$RUN/$name.pid"
         log "killed $name (pid $pid) with SIG$sig"

@@ -58,15 +58,18 @@ class ComputeKilledTest(base.FaultsTest):
         return state['status'], state.get('OS-EXT-STS:task_state')
 
     def kill_during(self, task_states, signal, start, act):
-        """``start()`` a server operation, kill nova-compute with
-        ``signal`` while the server is in ``task_states``, start it again:
-        (server id, instance name, task state at the kill).
+        """``start()`` a server operation, send ``signal`` to nova-compute
+        while the server is in ``task_states``, start it again once it is
+        gone: (server id, instance name, task state at the signal).
 
-        Proof that the kill landed inside the operation: once the compute
-        is dead, nothing else moves a build's or a delete's task state, so
-        the state read then is the state the compute died in. A kill that
-        landed after the operation (the state moved on) is retried, and
-        the test fails when no attempt landed.
+        Proof that the signal landed inside the operation: the server's
+        state is read as soon as the signal is out. Nova records the end
+        of a build's or a delete's step only when the step is done, so a
+        state still in ``task_states`` then is a signal that reached the
+        compute inside it. (SIGKILL ends the compute there; SIGTERM lets
+        it stop gracefully, and it may finish the step first.) A signal
+        that landed after the operation (the state moved on) is retried,
+        and the test fails when no attempt landed.
         """
         missed = []
         for attempt in range(1, ATTEMPTS + 1):
@@ -74,7 +77,7 @@ class ComputeKilledTest(base.FaultsTest):
             caught = self.catch(server['id'], task_states) \
                 if act is None else act(server)
             if caught is None:
-                missed.append('attempt %d: went past %s before the kill'
+                missed.append('attempt %d: went past %s before the signal'
                               % (attempt, '/'.join(task_states)))
                 LOG.info('%s', missed[-1])
                 self.delete_as_admin(server['id'])
@@ -84,26 +87,28 @@ class ComputeKilledTest(base.FaultsTest):
             name = self.admin_show(server['id'])[
                 'OS-EXT-SRV-ATTR:instance_name']
             started = time.monotonic()
-            out = self.cloud('kill', '--signal', signal,
-                             'nova-compute@%s' % host)
+            (status, landed), out = self.signal_and_look(
+                signal, 'nova-compute@%s' % host,
+                lambda: self.state_now(server['id']))
             self.assertIn('killed nova-compute@%s' % host, out,
                           'nova-compute@%s survived SIG%s' % (host, signal))
-            status, landed = self.state_now(server['id'])
+            gone_in = self.state_now(server['id'])
             self.cloud('start', 'nova-compute@%s' % host)
-            LOG.info('nova-compute@%s killed with SIG%s in %s/%s (caught '
-                     'in %s), back after %.1f s', host, signal, status,
-                     landed, task, time.monotonic() - started)
+            LOG.info('SIG%s to nova-compute@%s in %s/%s (caught in %s), '
+                     'gone in %s/%s, back after %.1f s', signal, host,
+                     status, landed, task, gone_in[0], gone_in[1],
+                     time.monotonic() - started)
             if landed not in task_states:
-                missed.append('attempt %d: the kill landed in %s/%s, after '
-                              '%s' % (attempt, status, landed,
-                                      '/'.join(task_states)))
+                missed.append('attempt %d: the signal landed in %s/%s, '
+                              'after %s' % (attempt, status, landed,
+                                            '/'.join(task_states)))
                 LOG.info('%s', missed[-1])
                 self.wait_computes_enabled()
                 self.delete_as_admin(server['id'])
                 self.wait_usage_settled()
                 continue
             return server['id'], name, landed
-        self.fail('the kill never landed inside %s: %s' % (
+        self.fail('the signal never landed inside %s: %s' % (
             '/'.join(task_states), '; '.join(missed)))
 
     def check_spawn_killed(self, signal):
