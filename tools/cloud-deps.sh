@@ -12,7 +12,8 @@
 # under the License.
 #
 # What the integration cloud (tools/cloud) needs on a Debian 12 machine, as
-# root: Debian's packages, then the services' venv (.venv-cloud) from PyPI.
+# root: Debian's packages, then the services' venv (.venv-cloud) from PyPI
+# (--packages: only the packages).
 # Idempotent: with everything present it touches no network.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +54,16 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+if [[ ${1:-} == --packages ]]; then
+    echo "cloud-deps: packages present"
+    exit 0
+fi
+
+# One install at a time: .ci/run installs the services in the background
+# while the first tiers run, and the cloud's up waits here for it.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
 stamp=$venv/.nova-rt-cloud-installed
 if [[ ! -f $stamp || $reqs -nt $stamp ]]; then
     echo "cloud-deps: installing the services into $venv"
