@@ -99,6 +99,10 @@ OPTS = [
                     'half real-time, half ordinary.'),
     cfg.IntOpt('load_timeout', default=1800, min=1,
                help='Seconds the load test\'s cycles must be done in.'),
+    cfg.StrOpt('figures_dir', default='',
+               help='Directory the tests write their measured figures to '
+                    '(one JSON file a source, tools/figures.py collects '
+                    'them for the docs); empty: not written.'),
     cfg.IntOpt('vcpu_thread_timeout', default=60,
                help='Seconds to wait for a real-time vCPU thread to show '
                     'its scheduling class after the server went ACTIVE.'),

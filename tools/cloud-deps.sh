@@ -50,8 +50,11 @@ if [[ ${#missing[@]} -gt 0 ]]; then
         created=1
     fi
     trap '[[ $created == 1 ]] && rm -f "$policy"' EXIT
+    started=$SECONDS
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    python3 "$top/tools/figures.py" record deps-packages \
+        "deps.packages_s=$((SECONDS - started))"
 fi
 
 if [[ ${1:-} == --packages ]]; then
@@ -67,9 +70,12 @@ flock 9
 stamp=$venv/.nova-rt-cloud-installed
 if [[ ! -f $stamp || $reqs -nt $stamp ]]; then
     echo "cloud-deps: installing the services into $venv"
+    started=$SECONDS
     [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
     "$venv/bin/pip" install -q --upgrade pip
     "$venv/bin/pip" install -q -r "$reqs"
     touch "$stamp"
+    python3 "$top/tools/figures.py" record deps-services \
+        "deps.services_s=$((SECONDS - started))"
 fi
 echo "cloud-deps: all present"

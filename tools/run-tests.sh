@@ -98,6 +98,9 @@ run_cloud_tier() {
     cp "$dir/tempest.conf" "$dir/tempest/etc/tempest.conf"
     # NOVA_RT_LOAD_CYCLES: the faults tier's load test's create/delete
     # cycles ([nova_rt] load_cycles; 200 unless told).
+    "$venv_cloud/bin/python" "$top/tools/cloudlib/ini.py" set \
+        "$dir/tempest/etc/tempest.conf" nova_rt figures_dir \
+        "${NOVA_RT_FIGURES_DIR:-$top/.artifacts/figures}"
     if [ -n "${NOVA_RT_LOAD_CYCLES:-}" ]; then
         "$venv_cloud/bin/python" "$top/tools/cloudlib/ini.py" set \
             "$dir/tempest/etc/tempest.conf" nova_rt load_cycles \
@@ -113,6 +116,7 @@ log=$(mktemp) failures=$(mktemp)
 trap 'cloud_down; rm -f "$log" "$failures"' EXIT
 for tier in $tiers; do
     echo "=== nova-rt $tier tests ==="
+    tier_started=$SECONDS
     args=()
     case "$tier" in
         functional)
@@ -157,6 +161,18 @@ for tier in $tiers; do
     passed=$((passed + $(count Passed)))
     failed=$((failed + $(count Failed)))
     skipped=$((skipped + $(count Skipped)))
+    # The tier's figures for the docs (tools/figures.py): its counts, its
+    # time, and each passed cloud test's time.
+    "$python" "$top/tools/figures.py" record "tier-$tier" \
+        "tier.$tier.passed=$(count Passed)" \
+        "tier.$tier.failed=$(count Failed)" \
+        "tier.$tier.skipped=$(count Skipped)" \
+        "tier.$tier.minutes=$(( (SECONDS - tier_started + 30) / 60 ))" \
+        || status=1
+    if [ "$tier" = integration ] || [ "$tier" = faults ]; then
+        "$python" "$top/tools/figures.py" tests "tests-$tier" "$log" \
+            || status=1
+    fi
     # subunit-trace's '{N} test.id [time] ... FAILED' lines, by tier.
     sed -n "s/^{[0-9]*} \(.*\) \.\.\. FAILED\$/nova-rt failed ($tier): \1/p" \
         "$log" >>"$failures"

@@ -14,6 +14,7 @@ servers booted by the tenant, and the compute host read from outside."""
 
 import time
 
+from nova_rt_tempest_plugin import figures
 from nova_rt_tempest_plugin import hostside
 from oslo_log import log as logging
 from tempest.api.compute import base
@@ -64,6 +65,14 @@ class RealtimeTest(base.BaseV2ComputeAdminTest):
         cls.shared = cpuset.parse(group.shared_cpus,
                                   '[nova_rt] shared_cpus') \
             if group.shared_cpus else frozenset()
+
+    def record_figures(self, source, measured):
+        """Write what this test measured ({key: value}) for the docs'
+        figure blocks, when ``[nova_rt] figures_dir`` is set.
+        """
+        LOG.info('figures %s: %s', source, measured)
+        if CONF.nova_rt.figures_dir:
+            figures.record(CONF.nova_rt.figures_dir, source, measured)
 
     # -- capacity ---------------------------------------------------------
     def require_pcpus(self, count, why):

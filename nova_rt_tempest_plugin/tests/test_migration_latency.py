@@ -165,3 +165,19 @@ class LiveMigrationLatencyTest(test_moves.MovesTest):
             len(during), max(others, default=None),
             statistics.median(others) if others else None,
             ' '.join(str(w) for w in worst))
+        measured = {
+            'migration_latency.slices': len(worst),
+            'migration_latency.migration_s': round(moved - moving, 1),
+            'migration_latency.slices_during': len(during),
+            'migration_latency.worst_during_ms': round(max(during) / 1000,
+                                                      1),
+            'migration_latency.run_start_after_begin_s': round(
+                latest - begun, 1)}
+        if others:
+            measured.update({
+                'migration_latency.slices_elsewhere': len(others),
+                'migration_latency.worst_elsewhere_ms': round(
+                    max(others) / 1000, 1),
+                'migration_latency.median_elsewhere_ms': round(
+                    statistics.median(others) / 1000, 1)})
+        self.record_figures('migration-latency', measured)

@@ -37,6 +37,8 @@ STOP_GRACE=${NOVA_RT_CLOUD_STOP_GRACE:-20}
 LOG_TAIL=30
 
 log() { echo "cloud: $(date -u +%H:%M:%S) $*"; }
+# record_figures SOURCE KEY=VALUE...: for the docs (tools/figures.py).
+record_figures() { python3 "$top/tools/figures.py" record "$@"; }
 die() { echo "cloud: ERROR: $*" >&2; exit 1; }
 
 pid_of() {

@@ -130,3 +130,12 @@ class LoadTest(base.FaultsTest):
         self.assertEqual([], found)
         self.assertEqual({}, {h: n for h, n in self.pcpus_used().items()
                               if n})
+        measured = {'load.cycles': cycles, 'load.workers': len(kinds),
+                    'load.seconds': round(elapsed), 'load.errors': len(errors),
+                    'load.leftovers': len(found)}
+        for kind in sorted(times):
+            measured['load.%s_p50_s' % kind] = round(
+                percentile(times[kind], 50), 1)
+            measured['load.%s_p95_s' % kind] = round(
+                percentile(times[kind], 95), 1)
+        self.record_figures('load', measured)

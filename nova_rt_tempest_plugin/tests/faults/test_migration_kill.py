@@ -80,11 +80,11 @@ class MigrationKilledTest(base.FaultsTest, test_moves.MovesTest):
                          (at_kill['id'], at_kill['status']),
                          'the kill landed outside the live migration')
         state, last = self.wait_settled(server['id'])
+        settled = time.monotonic() - started
         host = state['OS-EXT-SRV-ATTR:host']
         LOG.info('live migration %s killed on %s: migration %s, server %s '
                  'on %s after %.1f s', migration['id'], source,
-                 last['status'], state['status'], host,
-                 time.monotonic() - started)
+                 last['status'], state['status'], host, settled)
         self.assertEqual('ACTIVE', state['status'], state.get('fault'))
         # moving-guests.rst: back on the source, the very same guest.
         self.assertEqual(source, host, 'the server after the killed '
@@ -98,6 +98,9 @@ class MigrationKilledTest(base.FaultsTest, test_moves.MovesTest):
         self.assertEqual(threads, self.steady_threads(server['id']),
                          'QEMU and vCPU threads (class, priority, CPUs) '
                          'before and after')
+        self.record_figures('migration-kill', {
+            'migration_kill.settled_s': round(settled, 1),
+            'migration_kill.migration_status': last['status']})
         # The hosts share this machine's PIDs: one QEMU of the guest in
         # all, no incoming one left of the destination.
         qemus = self.host_access.qemu_guests(host)
