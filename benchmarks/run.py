@@ -39,6 +39,8 @@ if __name__ == '__main__' and __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 
+from nova_rt_tempest_plugin import figures as run_figures  # noqa: E402
+
 from benchmarks import table  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -123,6 +125,21 @@ def main(argv=None):
     with open(args.json, 'w') as f:
         json.dump(document, f, indent=2)
     sys.stdout.write('JSON: %s\n' % args.json)
+    # The same rows as a run's figures, for performance.rst's figure
+    # block (copied to doc/source/figures/RUN.json).
+    measured = table.figures(rows)
+    measured.update({'bench.minutes': round(seconds / 60, 1),
+                     'bench.load_before': round(load_before[0], 1),
+                     'bench.load_after': round(os.getloadavg()[0], 1)})
+    stamped = run_figures.document(
+        time.strftime('bench-%Y-%m-%d-%H%M', time.gmtime(started)),
+        run_figures.commit_of(TOP), run_figures.machine(), measured)
+    out = os.path.join(os.path.dirname(os.path.abspath(args.json)),
+                       'bench-figures.json')
+    with open(out, 'w') as f:
+        json.dump(stamped, f, indent=1)
+        f.write('\n')
+    sys.stdout.write('figures: %s\n' % out)
     return table.worst(rows)
 
 

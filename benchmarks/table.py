@@ -23,6 +23,8 @@ import json
 import sys
 import typing as ty
 
+from nova_rt_tempest_plugin import figures as run_figures
+
 from benchmarks import stats
 
 
@@ -68,6 +70,23 @@ def render(rows):
     for i, note in notes:
         lines.append('(%d) %s: %s' % (i, rows[i - 1].figure, note))
     return '\n'.join(lines) + '\n'
+
+
+def figures(rows):
+    """The rows as the docs' figures (nova_rt_tempest_plugin.figures):
+    bench.table, the whole table, and bench.FIGURE.measured, .verdict,
+    .ratio, .low and .high of each row (FIGURE its name as a key word).
+    """
+    measured = {'bench.table': render(rows).rstrip('\n')}
+    for row in rows:
+        key = 'bench.' + run_figures.slug(row.figure)
+        measured[key + '.measured'] = row.measured
+        measured[key + '.verdict'] = row.verdict
+        for name in ('ratio', 'low', 'high'):
+            value = getattr(row, name)
+            if value is not None:
+                measured['%s.%s' % (key, name)] = value
+    return measured
 
 
 def to_json(rows):

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import string
+import subprocess
 import time
 
 # A key: dotted words ("load.p95_realtime_s", "tier.faults.passed").
@@ -123,11 +124,39 @@ def collect(directory, run, commit, machine, now=None):
                                    % (key, owner[key], name))
             owner[key] = name
             figures[key] = value
+    return document(run, commit, machine, figures, now)
+
+
+def document(run, commit, machine, figures, now=None):
+    """A run's figures, stamped: what a docs block is rendered from."""
+    for key in figures:
+        check_key(key)
     return {'run': run,
             'date': time.strftime('%Y-%m-%d %H:%M UTC',
                                   time.gmtime(now)),
             'commit': commit, 'machine': machine,
             'figures': dict(sorted(figures.items()))}
+
+
+def slug(text):
+    """A figure's name as a key word: "RealtimeFilter cold, 1000" ->
+    "realtimefilter_cold_1000".
+    """
+    return re.sub(r'[^a-z0-9]+', '_', text.lower()).strip('_')
+
+
+def commit_of(top):
+    """The checkout's commit, "+dirty" when tracked files differ from it:
+    figures measured on uncommitted code say so.
+    """
+    def git(*args):
+        return subprocess.run(['git', '-C', top] + list(args),
+                              capture_output=True, text=True)
+    head = git('rev-parse', '--short', 'HEAD').stdout.strip()
+    if not head:
+        return 'unknown'
+    dirty = git('status', '--porcelain', '--untracked-files=no').stdout
+    return head + ('+dirty' if dirty.strip() else '')
 
 
 def load(path):
@@ -161,10 +190,19 @@ class _Formatter(string.Formatter):
 
 
 def render(template, document):
-    try:
-        return _Formatter(document['figures']).vformat(template, (), {})
-    except (ValueError, TypeError) as e:
-        raise FiguresError('figure block: %s' % e)
+    """The template with its fields filled. A text figure of several
+    lines (a table) keeps the indentation of the line it is on.
+    """
+    formatter = _Formatter(document['figures'])
+    lines = []
+    for line in template.split('\n'):
+        indent = line[:len(line) - len(line.lstrip())]
+        try:
+            text = formatter.vformat(line, (), {})
+        except (ValueError, TypeError) as e:
+            raise FiguresError('figure block: %s' % e)
+        lines.append(text.replace('\n', '\n' + indent))
+    return '\n'.join(lines)
 
 
 def stamp(document):

@@ -25,7 +25,6 @@ doc/source/figures/ (doc/source/_exts/run_figures.py).
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,10 +75,8 @@ def main(argv=None):
             if times:
                 figures.record(args.dir, args.source, times)
         elif args.command == 'collect':
-            commit = subprocess.run(
-                ['git', '-C', TOP, 'rev-parse', '--short', 'HEAD'],
-                capture_output=True, text=True).stdout.strip() or 'unknown'
-            document = figures.collect(args.dir, args.run, commit,
+            document = figures.collect(args.dir, args.run,
+                                       figures.commit_of(TOP),
                                        figures.machine())
             with open(args.out, 'w') as f:
                 json.dump(document, f, indent=1)

@@ -16,6 +16,7 @@ optimum. Untimed: no test here measures anything.
 import json
 import math
 
+from nova_rt_tempest_plugin import figures as run_figures
 import testtools
 
 from benchmarks import optimum
@@ -104,6 +105,23 @@ class TableTest(testtools.TestCase):
         rows = self.rows()
         self.assertEqual(rows, table.from_json(json.loads(json.dumps(
             table.to_json(rows)))))
+
+    def test_figures_for_the_docs(self):
+        rows = self.rows()
+        measured = table.figures(rows)
+        self.assertEqual(table.render(rows).rstrip('\n'),
+                         measured['bench.table'])
+        self.assertEqual(0.833, measured['bench.a_figure.ratio'])
+        self.assertEqual(0.9, measured['bench.a_figure.high'])
+        self.assertEqual('PASS', measured['bench.a_figure.verdict'])
+        self.assertEqual('3 s', measured['bench.another.measured'])
+        self.assertNotIn('bench.another.ratio', measured)
+        # A block renders the table as a literal block, indented.
+        doc = run_figures.document('bench-x', 'abc', '2 CPUs', measured)
+        text = run_figures.render('Table::\n\n    {bench.table}\n', doc)
+        body = text.split('\n')[2:-1]
+        self.assertEqual(len(table.render(rows).splitlines()), len(body))
+        self.assertTrue(all(line.startswith('    ') for line in body))
 
     def test_exit_status(self):
         rows = self.rows()

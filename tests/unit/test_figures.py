@@ -149,6 +149,22 @@ class RenderTest(testtools.TestCase):
             self.assertRaises(figures.FiguresError, figures.render, bad,
                               self.DOC)
 
+    def test_a_text_of_several_lines_keeps_its_indentation(self):
+        doc = dict(self.DOC, figures={'bench.table': 'a  b\nc  d'})
+        self.assertEqual('Table::\n\n   a  b\n   c  d',
+                         figures.render('Table::\n\n   {bench.table}', doc))
+
+    def test_slug(self):
+        self.assertEqual('realtimefilter_cold_numatopologyfilter_1000',
+                         figures.slug('RealtimeFilter cold / '
+                                      'NUMATopologyFilter, 1000'))
+
+    def test_commit_of_this_checkout(self):
+        commit = figures.commit_of(TOP)
+        self.assertRegex(commit, r'^[0-9a-f]{7,}(\+dirty)?$')
+        self.assertEqual('unknown', figures.commit_of(
+            self.useFixture(fixtures.TempDir()).path))
+
     def test_stamp(self):
         self.assertEqual(
             'Figures of run ci-x (2026-12-07 03:00 UTC, commit abc; 2 CPUs '
