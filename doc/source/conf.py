@@ -11,7 +11,15 @@
 # under the License.
 """Sphinx configuration of the nova-rt operator guide."""
 
+import os
+import sys
+
+# run-figures:: figure blocks rendered from a run's collected figures.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '_exts'))
+
 extensions = [
+    'run_figures',
     'openstackdocstheme',
     # [nova_rt] rendered from nova_rt.conf (show-options::) and the sample
     # file written at build time from etc/nova-rt's generator config.
