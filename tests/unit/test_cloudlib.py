@@ -13,6 +13,7 @@
 (skips.py) with the tree's own allow-list (allowed-skips.txt), and what
 ``up`` waits for (bootstrap.py)."""
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -141,3 +142,35 @@ class InventoryClassesTest(testtools.TestCase):
         self.assertEqual({'PCPU'}, self.classes('cpu_dedicated_set = 0-1\n'))
         self.assertEqual({'VCPU'}, self.classes('cpu_shared_set = 0-1\n'))
         self.assertEqual({'VCPU'}, self.classes(''))
+
+
+class EnsureImageTest(testtools.TestCase):
+    """tools/cloud up on an earlier cloud's data replaces a guest image
+    built from an older checkout (its content or its properties).
+    """
+
+    def image(self, data, **fields):
+        from openstack.image.v2 import image as image_v2
+        return image_v2.Image(
+            _synchronized=True, id='img-1', status='active',
+            hash_value=hashlib.sha512(data).hexdigest(),
+            checksum=hashlib.md5(data).hexdigest(), **fields)
+
+    def test_same_content_and_properties(self):
+        bootstrap = cloudlib.load('bootstrap')
+        image = self.image(b'initrd', kernel_id='k1',
+                           os_command_line='nrt_latency_s=90')
+        self.assertTrue(bootstrap.image_is(image, b'initrd', {
+            'kernel_id': 'k1', 'os_command_line': 'nrt_latency_s=90'}))
+        self.assertFalse(bootstrap.image_is(image, b'initrd2', {}))
+        self.assertFalse(bootstrap.image_is(image, b'initrd', {
+            'os_command_line': 'nrt_latency_s=60'}))
+        self.assertFalse(bootstrap.image_is(image, b'initrd', {
+            'kernel_id': 'k2'}))
+
+    def test_md5_when_glance_has_no_multihash(self):
+        bootstrap = cloudlib.load('bootstrap')
+        image = self.image(b'initrd')
+        image.hash_value = None
+        self.assertTrue(bootstrap.image_is(image, b'initrd', {}))
+        self.assertFalse(bootstrap.image_is(image, b'other', {}))

@@ -22,6 +22,7 @@ cell, the test guest's images, the ordinary flavors and tempest.conf.
 import argparse
 import configparser
 import datetime
+import hashlib
 import os
 import subprocess
 import sys
@@ -237,14 +238,37 @@ def latency_image(args, conn, kernel, root):
     return ami.id
 
 
+def image_is(image, data, properties):
+    """Whether glance's ``image`` holds ``data`` with ``properties``: a
+    cloud brought up again on an earlier one's data must not boot a guest
+    image built from an older checkout.
+    """
+    if image.hash_value:
+        if image.hash_value != hashlib.sha512(data).hexdigest():
+            return False
+    elif image.checksum != hashlib.md5(data).hexdigest():
+        return False
+    # Glance's own fields are attributes, other properties land in
+    # properties or stay in the resource's body (openstacksdk).
+    fields = dict(image.properties or {})
+    fields.update({k: v for k, v in image.to_dict().items()
+                   if v is not None})
+    return all(str(fields.get(key)) == str(value)
+               for key, value in properties.items())
+
+
 def ensure_image(conn, name, path, disk_format, properties):
-    image = conn.image.find_image(name)
-    if image is not None and image.status == 'active':
-        return image
-    if image is not None:
-        conn.image.delete_image(image)
     with open(path, 'rb') as f:
         data = f.read()
+    image = conn.image.find_image(name)
+    if image is not None and image.status == 'active' and \
+            image_is(image, data, properties):
+        return image
+    if image is not None:
+        log('image %s: %s replaced (%s)' % (
+            name, image.id, 'not active' if image.status != 'active'
+            else 'other content or properties'))
+        conn.image.delete_image(image)
     image = conn.image.create_image(
         name=name, data=data, disk_format=disk_format,
         container_format=disk_format, visibility='public',
