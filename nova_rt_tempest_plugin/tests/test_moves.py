@@ -295,6 +295,10 @@ class EvacuateTest(MovesTest):
         self.admin_servers_client.evacuate_server(server['id'])
         waiters.wait_for_server_status(self.servers_client, server['id'],
                                        'ACTIVE')
+        # Nova saves the evacuated server ACTIVE first and its new host
+        # after (ResourceTracker.finish_evacuation), then marks the
+        # migration done: the host is read once it is.
+        self.wait_migration(server['id'], 'done')
         host = self.where(server['id'])[0]
         self.assertNotEqual(source, host)
         self.assert_realtime(server['id'], **MOVER_CHECK)

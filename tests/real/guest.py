@@ -193,7 +193,10 @@ def _write_initrd(path, entries):
     """Write ``entries`` as a gzipped newc cpio at ``path``, atomically."""
     tmp = path + '.tmp'
     with open(tmp, 'wb') as f:
-        f.write(gzip.compress(_cpio_newc(entries), compresslevel=6))
+        # mtime 0: the same files give the same bytes, so a cloud brought
+        # up again keeps the guest image it has (tools/cloudlib/bootstrap).
+        f.write(gzip.compress(_cpio_newc(entries), compresslevel=6,
+                              mtime=0))
     os.chmod(tmp, 0o644)
     os.rename(tmp, path)
     return path
