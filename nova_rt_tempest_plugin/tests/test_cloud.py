@@ -43,11 +43,16 @@ class CloudTest(base.RealtimeTest):
             raise cls.skipException('needs [nova_rt] cloud_command to '
                                     'stop and start services')
 
+    @staticmethod
+    def cloud_argv(*args):
+        """The cloud command with ``args``, as a process's argv."""
+        return shlex.split(CONF.nova_rt.cloud_command) + list(args)
+
     def cloud(self, *args, timeout=600, quiet=False):
         """Run the cloud command; its output goes to the test log unless
         ``quiet`` (a poll).
         """
-        argv = shlex.split(CONF.nova_rt.cloud_command) + list(args)
+        argv = self.cloud_argv(*args)
         started = time.monotonic()
         proc = subprocess.run(argv, capture_output=True, text=True,
                               timeout=timeout)
@@ -65,8 +70,7 @@ class CloudTest(base.RealtimeTest):
         still run (a SIGTERM stop takes seconds): (what ``look`` returned,
         the command's output).
         """
-        argv = shlex.split(CONF.nova_rt.cloud_command) + [
-            'kill', '--signal', signal, service]
+        argv = self.cloud_argv('kill', '--signal', signal, service)
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
