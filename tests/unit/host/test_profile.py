@@ -184,6 +184,19 @@ class TestTopology(base.TestCase):
         self.assertEqual(frozenset(list(range(8)) + list(range(128, 136))),
                          cat.l3_cpus[0])
 
+    def test_cat_with_an_l3_smaller_than_its_ways_is_unknown(self):
+        # Found by test_damaged_trees: a size file cut to "1" gave a 1 KiB
+        # L3 and a published way of 0 KiB, which the scheduler refused.
+        root, _ = base.variant('tuned-dual-socket')
+        size = os.path.join(root, 'sys/devices/system/cpu/cpu0/cache/'
+                                  'index3/size')
+        with open(size, 'w') as f:
+            f.write('1\n')
+        cat = host_profile.read_profile(root).cat
+        self.assertFalse(host_model.known(cat))
+        self.assertEqual('L3 cache 0 is 1 KiB, less than 1 KiB for each of '
+                         'its 11 ways (7ff)', cat.reason)
+
 
 class TestCgroup(base.TestCase):
 
