@@ -90,8 +90,15 @@ class _Rows:
         self.upper.append(upper)
 
     def constraint(self, n_vars):
-        matrix = sparse.csr_array((self.vals, (self.rows, self.cols)),
-                                  shape=(len(self.lower), n_vars))
+        # 32-bit indices: the HiGHS wrapper of older SciPy (1.12, 2024.1's
+        # constraints) takes no others.
+        index = np.intc
+        matrix = sparse.csr_array(
+            (np.asarray(self.vals, float),
+             (np.asarray(self.rows, index), np.asarray(self.cols, index))),
+            shape=(len(self.lower), n_vars))
+        matrix.indices = matrix.indices.astype(index)
+        matrix.indptr = matrix.indptr.astype(index)
         return optimize.LinearConstraint(matrix, self.lower, self.upper)
 
 
@@ -136,7 +143,10 @@ def solve(hosts, items, time_limit=60.0):
         bounds=optimize.Bounds(np.zeros(n_vars), np.concatenate(
             [np.ones(n_items), np.full(len(columns), np.inf)])),
         constraints=rows.constraint(n_vars),
-        options={'time_limit': time_limit, 'disp': False})
+        # No presolve: the HiGHS of SciPy 1.14 and 1.15 (2024.2's and
+        # 2026.1's constraints) crashes the process in it on some of these
+        # models (SciPy fixed it in 1.17, gh-24141); the optimum is the same.
+        options={'time_limit': time_limit, 'disp': False, 'presolve': False})
     if result.x is None:
         raise RuntimeError('HiGHS found no packing: %s' % result.message)
     bound = getattr(result, 'mip_dual_bound', None)
