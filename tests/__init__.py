@@ -18,9 +18,9 @@ and this package is imported before any test module.
 import os
 import sysconfig
 
-from nova import monkey_patch
+from nova_rt import releases
 
-monkey_patch.patch()
+releases.monkey_patch_eventlet()
 
 # Nova's test configuration looks for api-paste.ini inside site-packages,
 # but the wheel installs it under the environment's data directory.
@@ -32,7 +32,7 @@ os.environ.setdefault(
 # imports compute drivers as nova.virt.<name>. An installed wheel puts the
 # shim inside site-packages/nova/virt, an editable install cannot, so the
 # tests look here too (tests/functional/test_packaging.py checks the wheel).
-import nova.virt  # noqa: E402,I202
+import nova.virt  # noqa: E402,I100,I202
 
 _SHIM_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'nova', 'virt')

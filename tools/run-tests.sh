@@ -10,23 +10,92 @@
 #   tools/run-tests.sh faults       # the same cloud under faults and load
 #                                   # (nova_rt_tempest_plugin.tests.faults)
 #   tools/run-tests.sh integration faults   # both on one cloud, then down
+#   tools/run-tests.sh --release 2025.1 unit functional
+#                                   # on another supported Nova release:
+#                                   # .venv-2025.1, with that release's
+#                                   # upper-constraints (tools/releases/)
+#   tools/run-tests.sh --matrix     # unit on every other release,
+#                                   # functional on the SLURP ones
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-venv=${NOVA_RT_VENV:-$top/.venv}
 python=${PYTHON:-python3}
 
-if [ ! -x "$venv/bin/python" ]; then
-    "$python" -m venv "$venv"
+matrix=0
+if [ "${1:-}" = --matrix ]; then
+    matrix=1
+    shift
 fi
+# The release: the newest unless --release names another; its
+# upper-constraints are tools/releases/RELEASE.txt (nova_rt/releases.py).
+releases=$(for file in tools/releases/*.txt; do basename "$file" .txt; done | sort)
+newest=$(tail -n 1 <<<"$releases")
+release=$newest
+if [ "${1:-}" = --release ]; then
+    release=${2:-}
+    shift $(( $# < 2 ? $# : 2 ))
+fi
+constraints=tools/releases/$release.txt
+if [ -z "$release" ] || [ ! -f "$constraints" ]; then
+    echo "run-tests.sh: unknown release '$release' (known: ${releases//$'\n'/ })" >&2
+    exit 2
+fi
+# How this run's venv, figures and failures are named: by tier, and by
+# release when it is not the newest (tier.unit.passed,
+# release.2024_1.unit.passed).
+if [ "$release" = "$newest" ]; then
+    venv=${NOVA_RT_VENV:-$top/.venv}
+    figure_prefix=tier label=
+else
+    venv=${NOVA_RT_VENV:-$top/.venv-$release}
+    figure_prefix=release.${release//./_} label=", $release"
+fi
+
+# uv installs a release's environment in seconds where pip takes minutes
+# (doc/source/releases.rst); it lives in a venv of its own.
+uv() {
+    local tools=$top/.venv-tools
+    if [ ! -x "$tools/bin/uv" ]; then
+        "$python" -m venv "$tools"
+        "$tools/bin/pip" install -q 'uv==0.13.9'
+    fi
+    "$tools/bin/uv" "$@"
+}
+
 stamp="$venv/.nova-rt-installed"
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || \
-        [ test-requirements.txt -nt "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
-    "$venv/bin/pip" install -q --upgrade pip
-    "$venv/bin/pip" install -q -r requirements.txt -r test-requirements.txt
-    "$venv/bin/pip" install -q --no-deps -e .
-    touch "$stamp"
+        [ test-requirements.txt -nt "$stamp" ] || [ setup.cfg -nt "$stamp" ] || \
+        [ "$constraints" -nt "$stamp" ]; then
+    # From scratch: what an older install left would not be what the
+    # constraints say. --seed: pip, for the packaging test and the docs.
+    echo "run-tests.sh: installing nova-rt for $release into $venv"
+    install_started=$SECONDS
+    rm -rf "$venv"
+    uv venv -q --seed -p "$python" "$venv"
+    uv pip install -q -p "$venv/bin/python" -c "$constraints" \
+        -r requirements.txt -r test-requirements.txt
+    uv pip install -q -p "$venv/bin/python" --no-deps -e .
+    echo "$release" >"$stamp"
+    "$python" "$top/tools/figures.py" record "install${label:+-$release}" \
+        "install.${release//./_}_s=$(( SECONDS - install_started ))"
+fi
+
+# --matrix: the tiers of the other releases (doc/source/releases.rst):
+# unit on every supported release, functional on the SLURP ones too; the
+# newest runs everything in a run without --release.
+if [ "$matrix" = 1 ]; then
+    slurp=$("$venv/bin/python" -c \
+        'from nova_rt import releases; print(*releases.SLURP)')
+    matrix_status=0
+    for other in $releases; do
+        [ "$other" = "$newest" ] && continue
+        tiers=unit
+        case " $slurp " in *" $other "*) tiers="unit functional" ;; esac
+        # shellcheck disable=SC2086  # one word per tier
+        NOVA_RT_VENV='' "$0" --release "$other" $tiers || matrix_status=1
+    done
+    exit $matrix_status
 fi
 
 tiers=${*:-unit functional real}
@@ -37,6 +106,17 @@ for tier in $tiers; do
            exit 2 ;;
     esac
 done
+
+# The cloud tiers run the newest release: tools/cloud installs no other.
+if [ "$release" != "$newest" ]; then
+    for tier in $tiers; do
+        case "$tier" in
+            integration|faults)
+                echo "run-tests.sh: the $tier tier runs on the newest release ($newest) only" >&2
+                exit 2 ;;
+        esac
+    done
+fi
 
 # stestr's closing totals of the tier just run ("0" when absent).
 count() {
@@ -140,7 +220,7 @@ for tier in $tiers; do
                     "$top/tools/cloudlib/allowed-skips.txt" "$log" \
                     >"$log.skips"; then
                 status=1
-                sed "s/^/nova-rt failed ($tier): /" "$log.skips" >>"$failures"
+                sed "s/^/nova-rt failed ($tier$label): /" "$log.skips" >>"$failures"
             fi
             cat "$log.skips"
             rm -f "$log.skips"
@@ -163,22 +243,23 @@ for tier in $tiers; do
     skipped=$((skipped + $(count Skipped)))
     # The tier's figures for the docs (tools/figures.py): its counts, its
     # time, and each passed cloud test's time.
-    "$python" "$top/tools/figures.py" record "tier-$tier" \
-        "tier.$tier.passed=$(count Passed)" \
-        "tier.$tier.failed=$(count Failed)" \
-        "tier.$tier.skipped=$(count Skipped)" \
-        "tier.$tier.minutes=$(( (SECONDS - tier_started + 30) / 60 ))" \
+    "$python" "$top/tools/figures.py" record "tier-$tier${label:+-$release}" \
+        "$figure_prefix.$tier.passed=$(count Passed)" \
+        "$figure_prefix.$tier.failed=$(count Failed)" \
+        "$figure_prefix.$tier.skipped=$(count Skipped)" \
+        "$figure_prefix.$tier.seconds=$(( SECONDS - tier_started ))" \
+        "$figure_prefix.$tier.minutes=$(( (SECONDS - tier_started + 30) / 60 ))" \
         || status=1
     if [ "$tier" = integration ] || [ "$tier" = faults ]; then
         "$python" "$top/tools/figures.py" tests "tests-$tier" "$log" \
             || status=1
     fi
     # subunit-trace's '{N} test.id [time] ... FAILED' lines, by tier.
-    sed -n "s/^{[0-9]*} \(.*\) \.\.\. FAILED\$/nova-rt failed ($tier): \1/p" \
+    sed -n "s/^{[0-9]*} \(.*\) \.\.\. FAILED\$/nova-rt failed ($tier$label): \1/p" \
         "$log" >>"$failures"
 done
 # The failed tests' names just above the totals: a CI that shows only the
 # end of its output still names them.
 cat "$failures"
-echo "nova-rt: $passed passed, $failed failed, $skipped skipped"
+echo "nova-rt${label:+ $release}: $passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -19,19 +19,17 @@ upgrade that renames or reshapes one of them would otherwise break real-time
 guests silently.
 """
 
-import importlib.metadata
 import inspect
 import json
 import sys
 
 from oslo_upgradecheck import upgradecheck
 from oslo_utils import importutils
-from packaging import requirements
-from packaging import version as pkg_version
 
 from nova_rt.cmd import common
 from nova_rt import conf as nova_rt_conf
 from nova_rt.core import migration as rt_migration
+from nova_rt import releases
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
@@ -43,96 +41,56 @@ DRIVER_CLASS = 'nova.virt.libvirt.driver.LibvirtDriver'
 FILTER = 'nova_rt.scheduler.filters.RealtimeFilter'
 WEIGHER = 'nova_rt.scheduler.weights.RealtimeWeigher'
 
-# Every LibvirtDriver method nova_rt.virt.driver.RealtimeLibvirtDriver
-# overrides, with the signature it was written against (nova 34). Private
-# methods come and go between nova releases; a changed signature means
-# nova-rt's override may receive arguments it does not pass on. A unit test
-# keeps this table equal to what the driver overrides.
-OVERRIDDEN = {
-    '__init__': '(self, virtapi, read_only=False)',
-    'get_available_resource': '(self, nodename)',
-    'update_provider_tree':
-        '(self, provider_tree, nodename, allocations=None)',
-    'spawn': '(self, context, instance, image_meta, injected_files, '
-             'admin_password, allocations, network_info=None, '
-             'block_device_info=None, power_on=True, accel_info=None)',
-    '_get_guest_config':
-        '(self, instance, network_info, image_meta, disk_info, rescue=None, '
-        'block_device_info=None, context=None, mdevs=None, accel_info=None, '
-        'share_info=None, old_guest=None)',
-    'live_migration':
-        '(self, context, instance, dest, post_method, recover_method, '
-        'block_migration=False, migrate_data=None)',
-    '_live_migration_operation':
-        '(self, context, instance, dest, block_migration, migrate_data, '
-        'guest, device_names)',
-    'check_can_live_migrate_destination':
-        '(self, context, instance, src_compute_info, dst_compute_info, '
-        'block_migration=False, disk_over_commit=False)',
-    'check_can_live_migrate_source':
-        '(self, context, instance, dest_check_data, block_device_info=None)',
-    'resume_state_on_host_boot':
-        '(self, context, instance, network_info, share_info, '
-        'block_device_info=None)',
-}
-
-
-def _nova_range():
-    """nova-rt's own requirement on nova, from its installed metadata."""
-    for line in importlib.metadata.requires('nova-rt') or ():
-        req = requirements.Requirement(line)
-        if req.name == 'nova' and not req.marker:
-            return req.specifier
-    return None
-
 
 def check_nova_version(conf):
-    try:
-        installed = importlib.metadata.version('nova')
-    except importlib.metadata.PackageNotFoundError:
+    found = releases.installed_nova()
+    if found is None:
         return Result(Code.FAILURE, 'nova is not installed in this Python '
                       'environment (%s)' % sys.prefix)
-    tested = _nova_range()
-    if tested is None:
-        return Result(Code.FAILURE, 'the installed nova-rt does not say '
-                      'which nova it supports: reinstall nova-rt')
-    found = pkg_version.Version(installed)
-    if found in tested:
-        return Result(Code.SUCCESS, 'nova %s, tested range %s'
-                      % (installed, tested))
-    lowest = min((s for s in tested if s.operator == '>='),
-                 key=lambda s: pkg_version.Version(s.version), default=None)
-    if lowest is not None and found < pkg_version.Version(lowest.version):
-        return Result(Code.FAILURE, 'nova %s is older than nova-rt supports '
-                      '(%s)' % (installed, tested))
-    return Result(Code.WARNING, 'nova %s is newer than nova-rt was tested '
-                  'with (%s); see the libvirt driver check'
-                  % (installed, tested))
+    release = releases.release_of(found)
+    if release is None:
+        return Result(Code.FAILURE, 'nova %s is outside what nova-rt '
+                      'supports (%s): install a supported nova, or the '
+                      'nova-rt release made for this one'
+                      % (found, releases.supported_range()))
+    return Result(Code.SUCCESS, 'nova %s (%s), supported: %s' % (
+        found, release.name, releases.supported_range()))
 
 
-def check_driver_methods(conf, expected=None):
-    """Each method RealtimeLibvirtDriver overrides, as nova-rt expects it."""
-    expected = OVERRIDDEN if expected is None else expected
+def check_driver_methods(conf, known=None):
+    """Each method RealtimeLibvirtDriver overrides, as a supported release
+    of Nova has it.
+    """
+    known = releases.DRIVER_SIGNATURES if known is None else known
     try:
         driver = importutils.import_class(DRIVER_CLASS)
     except ImportError as e:
         return Result(Code.FAILURE, 'cannot import %s: %s' % (DRIVER_CLASS, e))
-    problems = []
-    for name, wanted in sorted(expected.items()):
+    missing, unknown = [], []
+    for name, signatures in sorted(known.items()):
         method = getattr(driver, name, None)
         if method is None:
-            problems.append('LibvirtDriver.%s no longer exists' % name)
+            missing.append('LibvirtDriver.%s no longer exists' % name)
             continue
         found = str(inspect.signature(method))
-        if found != wanted:
-            problems.append('LibvirtDriver.%s%s, nova-rt expects %s'
-                            % (name, found, wanted))
-    if problems:
-        return Result(Code.FAILURE, '; '.join(problems) + ': nova-rt\'s '
-                      'driver does not support this nova; keep the nova '
-                      'release nova-rt was tested with')
-    return Result(Code.SUCCESS, '%d methods as expected: %s' % (
-        len(expected), ', '.join(sorted(expected))))
+        if found not in signatures:
+            unknown.append('LibvirtDriver.%s%s (known: %s)' % (
+                name, found, '; '.join(
+                    '%s in %s' % (sig, rels)
+                    for sig, rels in signatures.items())))
+    if missing:
+        # nova-rt's override would never be called: real-time guests
+        # would silently lose what it adds.
+        return Result(Code.FAILURE, '; '.join(missing + unknown) +
+                      ': nova-rt\'s driver does not support this nova')
+    if unknown:
+        # The override passes on what it does not use, so a new argument
+        # need not break it; nova-rt was not tested with this one.
+        return Result(Code.WARNING, 'a signature no supported release '
+                      'has: ' + '; '.join(unknown) + ': nova-rt was not '
+                      'tested with it; run its tests against this nova')
+    return Result(Code.SUCCESS, '%d methods as a supported release has '
+                  'them: %s' % (len(known), ', '.join(sorted(known))))
 
 
 def _short(class_path):

@@ -85,21 +85,49 @@ def is_realtime(extra_specs):
         (extra_specs or {}).get('hw:cpu_realtime'), default=False)
 
 
+# Placement's own API, not openstacksdk's per-resource helpers: those
+# differ between the SDKs of the releases nova-rt supports (2024.1's 3.0
+# has no get_resource_provider_trait nor fetch_resource_provider_usages,
+# 2026.1's 4.10 no get_resource_provider_trait). 1.6: the first with traits.
+PLACEMENT_MICROVERSION = '1.6'
+
+
+def _placement_get(placement, path):
+    response = placement.get(path, microversion=PLACEMENT_MICROVERSION)
+    try:
+        sdk_exceptions.raise_from_response(response)
+    except sdk_exceptions.HttpException:
+        # Placement's own reason is in its errors list, which the sdk's
+        # message leaves out.
+        try:
+            details = [err.get('detail') or err.get('title') or ''
+                       for err in response.json().get('errors', ())]
+        except (ValueError, AttributeError):
+            details = []
+        raise sdk_exceptions.HttpException(
+            message='placement GET %s: HTTP %d%s' % (
+                path, response.status_code,
+                ''.join(': ' + d for d in details if d)),
+            response=response)
+    return response.json()
+
+
 def _capacity(inventory):
     """What placement can allocate of one inventory record."""
-    return int((inventory.total - (inventory.reserved or 0)) *
-               (inventory.allocation_ratio or 1.0))
+    return int((inventory['total'] - inventory.get('reserved', 0)) *
+               inventory.get('allocation_ratio', 1.0))
 
 
 def _provider_view(placement, provider):
-    traits = placement.get_resource_provider_trait(provider).traits or []
-    pcpu = [inv for inv in placement.resource_provider_inventories(provider)
-            if inv.resource_class == 'PCPU']
-    usages = placement.fetch_resource_provider_usages(provider).usages or {}
+    path = '/resource_providers/%s' % provider.id
+    traits = _placement_get(placement, path + '/traits')['traits']
+    inventories = _placement_get(placement, path + '/inventories')
+    pcpu = inventories['inventories'].get('PCPU')
+    usages = _placement_get(placement, path + '/usages')['usages']
     return {
         'traits': tuple(sorted(t for t in traits
                                if t.startswith(TRAIT_PREFIX))),
-        'pcpu_total': sum(_capacity(inv) for inv in pcpu),
+        'pcpu_total': _capacity(pcpu) if pcpu else 0,
         'pcpu_used': int(usages.get('PCPU', 0)),
     }
 

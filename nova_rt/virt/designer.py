@@ -28,6 +28,7 @@ from nova_rt.core import cat
 from nova_rt.core import cpuset
 from nova_rt.core import exception
 from nova_rt.core import guest_args
+from nova_rt import releases
 from nova_rt.virt import libvirt_config
 
 
@@ -136,7 +137,8 @@ def realtime_cputune(cputune, request, layout):
     emulator_cpus = frozenset(cputune.emulatorpin.cpuset or ()) \
         if cputune.emulatorpin is not None else frozenset()
     iothreads = {pin.iothread: frozenset(pin.cpuset or ())
-                 for pin in cputune.iothreadpin if pin.iothread is not None}
+                 for pin in releases.iothread_pins(cputune)
+                 if pin.iothread is not None}
     check_thread_placement(request, pins, emulator_cpus, iothreads)
 
     tune = libvirt_config.RealtimeCPUTune.from_nova(cputune)

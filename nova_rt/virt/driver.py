@@ -11,9 +11,10 @@
 # under the License.
 """RealtimeLibvirtDriver: Nova's libvirt driver with real-time guests.
 
-Tested with nova 34 (2026.2); see requirements.txt for the range. Nova's
+Supported on nova 29 (2024.1) to 34 (2026.2), ``nova_rt.releases``. Nova's
 private driver methods change between releases, so every one this class
-overrides is here and nowhere else:
+overrides is here and nowhere else (their signatures in each release are
+in ``nova_rt.releases``):
 
 * ``_get_guest_config``: every path that writes a domain (spawn, hard
   reboot, stop/start, resize, cold migration, evacuate, rebuild, unshelve,
@@ -57,10 +58,20 @@ from nova_rt.core import migration as rt_migration
 from nova_rt.core import request as rt_request
 from nova_rt.host import facts as host_facts
 from nova_rt.host import service as host_service
+from nova_rt import releases
 from nova_rt.virt import designer
 
 
 LOG = logging.getLogger(__name__)
+
+try:
+    RELEASE = releases.require_supported_nova()
+except releases.UnsupportedNova as e:
+    # Outside the releases nova-rt is tested with, its overrides of Nova's
+    # private methods may not hold. Nova loads compute_driver by import:
+    # an ImportError is its "Unable to load the virtualization driver",
+    # and nova-compute exits before any guest is touched.
+    raise ImportError('nova-rt: %s' % e) from None
 
 
 def realtime_request(flavor, image_meta):
@@ -193,7 +204,8 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
             accel_info=accel_info)
 
     def resume_state_on_host_boot(self, context, instance, network_info,
-                                  share_info, block_device_info=None):
+                                  *args, **kwargs):
+        # *args: 2025.1 added share_info before block_device_info.
         # [DEFAULT] resume_guests_state_on_host_boot: the host rebooted and
         # its evidence may have changed (a kernel without isolation, say).
         # A real-time guest is not started without its real-time host: it
@@ -214,8 +226,7 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
                 LOG.error('%s', refusal.format_message(), instance=instance)
                 raise refusal
         return super().resume_state_on_host_boot(
-            context, instance, network_info, share_info,
-            block_device_info=block_device_info)
+            context, instance, network_info, *args, **kwargs)
 
     def _guest_running(self, instance):
         try:

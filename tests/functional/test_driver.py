@@ -29,6 +29,7 @@ from nova.tests.functional.libvirt import base
 from nova import version as nova_version
 
 from nova_rt.core import cpuset
+from nova_rt import releases
 from tests.functional import realtime_base as rb
 
 CONF = nova.conf.CONF
@@ -57,10 +58,13 @@ class RealtimeDomainMixin(object):
         emu = request.emulator_thread
         emu_attrs = {'scheduler': emu.scheduler,
                      'priority': str(emu.priority)}
+        # Nova 33 (2026.1) and later pin an IOThread with the emulator.
+        iothreads = releases.nova_pins_iothreads()
         expected = (
-            [('emulatorpin', {'cpuset': cpuset.format(emulator)}),
-             ('iothreadpin', {'iothread': '1',
-                              'cpuset': cpuset.format(emulator)})] +
+            [('emulatorpin', {'cpuset': cpuset.format(emulator)})] +
+            [('iothreadpin', {'iothread': '1',
+                              'cpuset': cpuset.format(emulator)})] *
+            iothreads +
             [('vcpupin', {'vcpu': str(v), 'cpuset': str(pins[v])})
              for v in range(request.vcpus)] +
             [('vcpusched', {'vcpus': cpuset.format(request.realtime_vcpus),
@@ -68,8 +72,8 @@ class RealtimeDomainMixin(object):
                             'priority': str(request.vcpu_thread.priority)})])
         if emu.realtime:
             # SCHED_OTHER stays implicit: libvirt refuses scheduler='other'.
-            expected += [('iothreadsched', dict(emu_attrs, iothreads='1')),
-                         ('emulatorsched', emu_attrs)]
+            expected += ([('iothreadsched', dict(emu_attrs, iothreads='1'))] *
+                         iothreads + [('emulatorsched', emu_attrs)])
         if cache_kib:
             expected.append(('cachetune', {
                 'vcpus': cpuset.format(request.realtime_vcpus)}))
@@ -520,12 +524,16 @@ class LifecycleTest(RealtimeDomainMixin, base.LibvirtMigrationMixin,
         os.makedirs(os.path.join(CONF.instances_path, self.server['id']),
                     exist_ok=True)
         before = self.domains_defined()
-        server = self._rescue_server(self.server)
+        # Nova's own helpers for these are newer than 2024.1.
+        self.api.post_server_action(self.server['id'],
+                                    {'rescue': {'adminPass': 'rescue-me'}})
+        server = self._wait_for_state_change(self.server, 'RESCUE')
         self.assertGreater(self.domains_defined(), before)
         # The rescue domain is real-time too: same pins, classes, CAT and
         # OEM strings (the rescue image is a disk image: no <cmdline>).
         self.assert_realtime_domain(server, cache_kib=2560)
-        server = self._unrescue_server(server)
+        self.api.post_server_action(server['id'], {'unrescue': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
         self.assertEqual('ACTIVE', server['status'])
 
 

@@ -18,6 +18,8 @@ fake-libvirt computes.
 import argparse
 import io
 import json
+import logging
+import sys
 import types
 
 import fixtures
@@ -27,7 +29,6 @@ from openstack import connection
 from openstack import proxy
 from openstack import service_description
 from osc_lib import exceptions as osc_exceptions
-from osc_lib.test import fakes as osc_fakes
 
 from nova_rt.cmd import fleet
 from nova_rt.osc.v1 import flavor as osc_flavor
@@ -77,8 +78,8 @@ class FleetTest(realtime_base.RealtimeDriverTestBase):
         })
         return connection.Connection(
             session=session,
-            compute_endpoint_override=self.api_fixture.base_url,
-            placement_endpoint_override=self.placement_fixture.endpoint)
+            compute_endpoint_override=self.api_fixture.admin_api.base_url,
+            placement_endpoint_override=self.placement.fixture.endpoint)
 
     def fleet(self, fmt):
         out = io.StringIO()
@@ -129,12 +130,14 @@ class FleetTest(realtime_base.RealtimeDriverTestBase):
 
     def osc(self, cls, *argv):
         """A command of the OSC plugin, run by cliff: (exit code, stdout)."""
-        stdout = osc_fakes.FakeStdout()
-        app = osc_fakes.FakeApp(stdout, osc_fakes.FakeLog())
-        app.client_manager = types.SimpleNamespace(realtime=self.conn)
+        stdout = io.StringIO()
+        app = types.SimpleNamespace(
+            stdin=sys.stdin, stdout=stdout, stderr=sys.stderr,
+            log=logging.getLogger('nova-rt-osc'), api_version={},
+            client_manager=types.SimpleNamespace(realtime=self.conn))
         cmd = cls(app, None)
         parsed = cmd.get_parser('openstack').parse_args(list(argv))
-        return cmd.run(parsed), stdout.make_string()
+        return cmd.run(parsed), stdout.getvalue()
 
     def test_osc_host_list_is_the_fleet(self):
         code, out = self.osc(osc_host.ListHost, '-f', 'json', '--long')

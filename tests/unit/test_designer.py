@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import types
+
 from lxml import etree
 from nova.virt.libvirt import config as vconfig
 import testtools
@@ -17,6 +19,7 @@ import testtools
 from nova_rt.core import cat
 from nova_rt.core import exception
 from nova_rt.core import request as rt
+from nova_rt import releases
 from nova_rt.virt import designer
 from nova_rt.virt import libvirt_config
 
@@ -29,6 +32,9 @@ def build(vcpus=4, **specs):
                             rt.RequestPolicy(max_vcpu_priority=90))
 
 
+NOVA_IOTHREADS = releases.nova_pins_iothreads()
+
+
 def nova_cputune(pins, emulator, iothread=True, priority=1):
     """A <cputune> as Nova builds it for hw:cpu_realtime."""
     tune = vconfig.LibvirtConfigGuestCPUTune()
@@ -39,7 +45,8 @@ def nova_cputune(pins, emulator, iothread=True, priority=1):
         tune.vcpupin.append(pin)
     tune.emulatorpin = vconfig.LibvirtConfigGuestCPUTuneEmulatorPin()
     tune.emulatorpin.cpuset = set(emulator)
-    if iothread:
+    # Nova 33 (2026.1) and later pin an IOThread with the emulator.
+    if iothread and NOVA_IOTHREADS:
         io = vconfig.LibvirtConfigGuestCPUTuneIOThreadPin()
         io.iothread = 1
         io.cpuset = set(emulator)
@@ -94,8 +101,9 @@ class ApplyTest(testtools.TestCase):
                                     rt__emulator_priority='5'))
         tune = xml(guest).find('cputune')
         self.assertEqual(
-            ['emulatorpin', 'iothreadpin', 'vcpupin', 'vcpupin', 'vcpupin',
-             'vcpupin', 'vcpusched', 'iothreadsched', 'emulatorsched'],
+            ['emulatorpin'] + ['iothreadpin'] * NOVA_IOTHREADS +
+            ['vcpupin', 'vcpupin', 'vcpupin', 'vcpupin', 'vcpusched'] +
+            ['iothreadsched'] * NOVA_IOTHREADS + ['emulatorsched'],
             [e.tag for e in tune])
         scheds = tune.findall('vcpusched')
         self.assertEqual(1, len(scheds), 'upstream entry replaced, not added')
@@ -103,9 +111,10 @@ class ApplyTest(testtools.TestCase):
                           'priority': '10'}, dict(scheds[0].attrib))
         self.assertEqual({'scheduler': 'fifo', 'priority': '5'},
                          dict(tune.find('emulatorsched').attrib))
-        self.assertEqual({'iothreads': '1', 'scheduler': 'fifo',
-                          'priority': '5'},
-                         dict(tune.find('iothreadsched').attrib))
+        if NOVA_IOTHREADS:
+            self.assertEqual({'iothreads': '1', 'scheduler': 'fifo',
+                              'priority': '5'},
+                             dict(tune.find('iothreadsched').attrib))
         self.assertEqual('4', tune.find('emulatorpin').get('cpuset'))
 
     def test_emulator_other(self):
@@ -128,7 +137,9 @@ class ApplyTest(testtools.TestCase):
 
     def test_iothread_on_realtime_cpu_refused(self):
         guest = nova_guest(emulator={4})
-        guest.cputune.iothreadpin[0].cpuset = {6}
+        # As Nova 33 (2026.1) and later pin it; older Nova has no IOThread.
+        guest.cputune.iothreadpin = [types.SimpleNamespace(iothread=1,
+                                                           cpuset={6})]
         e = self.assertRaises(exception.RequestNotHonourable,
                               designer.apply, guest, build())
         self.assertIn('I/O thread 1 would run on host CPU(s) 6', str(e))

@@ -15,35 +15,53 @@ tests/functional/test_osc.py runs the same commands against nova's and
 placement's real APIs.
 """
 
+import json
 import types
 
 from openstack import exceptions as sdk_exceptions
+import requests
 
 
 def ns(**kwargs):
     return types.SimpleNamespace(**kwargs)
 
 
+def response(body, status_code=200):
+    """A JSON response, as keystoneauth returns it."""
+    r = requests.Response()
+    r.status_code = status_code
+    r.headers['Content-Type'] = 'application/json'
+    r._content = json.dumps(body).encode()
+    r.url = 'http://placement.example/'
+    return r
+
+
 class FakePlacement:
+    """Placement's REST API as an openstacksdk proxy serves it."""
+
     def __init__(self, providers):
         # name -> (traits, PCPU total, PCPU used)
         self._providers = providers
+        self.microversions = set()
 
     def resource_providers(self):
-        return [ns(name=name) for name in sorted(self._providers)]
+        return [ns(id='uuid-' + name, name=name)
+                for name in sorted(self._providers)]
 
-    def get_resource_provider_trait(self, provider):
-        return ns(traits=list(self._providers[provider.name][0]))
-
-    def resource_provider_inventories(self, provider):
-        total = self._providers[provider.name][1]
-        return [ns(resource_class='VCPU', total=2, reserved=0,
-                   allocation_ratio=16.0),
-                ns(resource_class='PCPU', total=total, reserved=0,
-                   allocation_ratio=1.0)]
-
-    def fetch_resource_provider_usages(self, provider):
-        return ns(usages={'PCPU': self._providers[provider.name][2]})
+    def get(self, path, microversion=None):
+        self.microversions.add(microversion)
+        _, collection, uuid, what = path.split('/')
+        traits, total, used = self._providers[uuid[len('uuid-'):]]
+        body = {
+            'traits': {'traits': list(traits)},
+            'inventories': {'inventories': {
+                'VCPU': {'total': 2, 'reserved': 0,
+                         'allocation_ratio': 16.0},
+                'PCPU': {'total': total, 'reserved': 0,
+                         'allocation_ratio': 1.0}}},
+            'usages': {'usages': {'PCPU': used}},
+        }[what]
+        return response(body)
 
 
 class FakeCompute:

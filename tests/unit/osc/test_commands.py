@@ -9,8 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""``openstack realtime ...`` with cliff's and osc-lib's test helpers
-over a fake cloud (tests/unit/osc/fakes.py)."""
+"""``openstack realtime ...`` through cliff, over a fake cloud
+(tests/unit/osc/fakes.py)."""
 
 import argparse
 import json
@@ -19,18 +19,19 @@ import fixtures
 from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as sdk_exceptions
 from osc_lib import exceptions
-from osc_lib.test import base
+import testtools
 
 from nova_rt.osc import plugin
 from nova_rt.osc.v1 import flavor as osc_flavor
 from nova_rt.osc.v1 import host as osc_host
+from tests.unit.osc import base
 from tests.unit.osc import fakes
 
 RT = {'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes',
       'hw:cpu_realtime_mask': '^0', 'rt:vcpu_priority': '10'}
 
 
-class RealtimeCommandTest(base.TestCommand):
+class RealtimeCommandTest(base.CommandTestCase):
 
     def setUp(self):
         super().setUp()
@@ -63,15 +64,15 @@ class RealtimeCommandTest(base.TestCommand):
 
     def run_cmd(self, cls, argv):
         cmd = cls(self.app, None)
-        parsed = self.check_parser(cmd, argv, [])
+        parsed = self.check_parser(cmd, argv)
         return cmd, parsed, cmd.take_action(parsed)
 
     def output(self, cls, argv):
         """What the command prints, through cliff's formatter."""
         cmd = cls(self.app, None)
-        parsed = self.check_parser(cmd, argv, [])
+        parsed = self.check_parser(cmd, argv)
         self.assertEqual(0, cmd.run(parsed))
-        return self.fake_stdout.make_string()
+        return self.printed()
 
 
 class HostCommandTest(RealtimeCommandTest):
@@ -144,6 +145,25 @@ class HostCommandTest(RealtimeCommandTest):
                               osc_host.ListHost, [])
         self.assertEqual('reading the cloud failed: Unable to establish '
                          'connection to http://192.0.2.1:8774', str(e))
+
+    def test_placement_read_at_the_traits_microversion(self):
+        self.run_cmd(osc_host.ListHost, [])
+        placement = self.app.client_manager.realtime.placement
+        self.assertEqual({'1.6'}, placement.microversions)
+
+    def test_placement_refusing_is_one_line(self):
+        placement = self.app.client_manager.realtime.placement
+
+        def refuse(path, microversion=None):
+            return fakes.response(
+                {'errors': [{'detail': 'placement is down'}]},
+                status_code=503)
+        placement.get = refuse
+        e = self.assertRaises(exceptions.CommandError, self.run_cmd,
+                              osc_host.ListHost, [])
+        self.assertEqual('reading the cloud failed: placement GET '
+                         '/resource_providers/uuid-c1.example/traits: '
+                         'HTTP 503: placement is down', str(e))
 
 
 class ExplainFlavorTest(RealtimeCommandTest):
@@ -279,11 +299,11 @@ class CreateFlavorTest(RealtimeCommandTest):
 
     def test_bad_vcpus_is_a_usage_error(self):
         cmd = osc_flavor.CreateFlavor(self.app, None)
-        self.assertRaises(base.ParserException, self.check_parser, cmd,
-                          ['x', '--vcpus', '0'], [])
+        self.assertRaises(base.ParserError, self.check_parser, cmd,
+                          ['x', '--vcpus', '0'])
 
 
-class PluginTest(base.TestCase):
+class PluginTest(testtools.TestCase):
 
     def test_plugin_interface(self):
         self.assertEqual('realtime', plugin.API_NAME)
