@@ -81,13 +81,13 @@ def read_cat(r, online):
     l3, l3_cpus = domains
     if not l3:
         return model.Unknown('no L3 cache found')
-    ways = bin(info['cbm_mask']).count('1')
-    for cache_id, kib in sorted(l3.items()):
+    cat = model.CatInfo(l3_kib=host_reader.freeze(sorted(l3.items())),
+                        l3_cpus=host_reader.freeze(sorted(l3_cpus.items())),
+                        **info)
+    for cache_id, kib in cat.l3_kib.items():
         # A way of less than 1 KiB is no real cache: a damaged size file.
-        if kib < ways:
+        if kib < cat.ways:
             return model.Unknown(
                 'L3 cache %d is %d KiB, less than 1 KiB for each of its %d '
-                'ways (%s)' % (cache_id, kib, ways, mask))
-    return model.CatInfo(l3_kib=host_reader.freeze(sorted(l3.items())),
-                         l3_cpus=host_reader.freeze(sorted(l3_cpus.items())),
-                         **info)
+                'ways (%s)' % (cache_id, kib, cat.ways, mask))
+    return cat

@@ -18,9 +18,6 @@ fake-libvirt computes.
 import argparse
 import io
 import json
-import logging
-import sys
-import types
 
 import fixtures
 from keystoneauth1 import noauth
@@ -34,6 +31,7 @@ from nova_rt.cmd import fleet
 from nova_rt.osc.v1 import flavor as osc_flavor
 from nova_rt.osc.v1 import host as osc_host
 from tests.functional import realtime_base
+from tests.unit.osc import base as osc_base
 
 # nova's test base stubs the sdk's placement proxy for its own clients
 # (OpenStackSDKFixture); fleet is tested with the real one.
@@ -131,11 +129,7 @@ class FleetTest(realtime_base.RealtimeDriverTestBase):
     def osc(self, cls, *argv):
         """A command of the OSC plugin, run by cliff: (exit code, stdout)."""
         stdout = io.StringIO()
-        app = types.SimpleNamespace(
-            stdin=sys.stdin, stdout=stdout, stderr=sys.stderr,
-            log=logging.getLogger('nova-rt-osc'), api_version={},
-            client_manager=types.SimpleNamespace(realtime=self.conn))
-        cmd = cls(app, None)
+        cmd = cls(osc_base.fake_app(stdout, realtime=self.conn), None)
         parsed = cmd.get_parser('openstack').parse_args(list(argv))
         return cmd.run(parsed), stdout.getvalue()
 

@@ -27,15 +27,22 @@ class ParserError(Exception):
     """The command's parser refused the arguments (argparse exits)."""
 
 
+def fake_app(stdout, **clients):
+    """What a cliff command uses of OSC's application: its streams, a log
+    and the client manager holding ``clients``.
+    """
+    return types.SimpleNamespace(
+        stdin=sys.stdin, stdout=stdout, stderr=sys.stderr,
+        log=logging.getLogger('nova-rt-osc-tests'), api_version={},
+        client_manager=types.SimpleNamespace(**clients))
+
+
 class CommandTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
         self.fake_stdout = io.StringIO()
-        self.app = types.SimpleNamespace(
-            stdin=sys.stdin, stdout=self.fake_stdout, stderr=sys.stderr,
-            log=logging.getLogger('nova-rt-osc-tests'), api_version={},
-            client_manager=types.SimpleNamespace())
+        self.app = fake_app(self.fake_stdout)
 
     def check_parser(self, cmd, argv):
         try:
