@@ -164,3 +164,71 @@ def monkey_patch_eventlet():
     patch = getattr(monkey_patch, 'patch', None)
     if patch is not None:
         patch()
+
+
+# A domain that is everything Nova's NUMA rewrite of a live migration's
+# destination XML reads, but an <iothreadpin>: a guest started before Nova
+# 33 (2026.1) gave every guest an IOThread.
+_IOTHREADLESS_DOMAIN = (
+    '<domain><cputune><vcpupin vcpu="0" cpuset="1"/>'
+    '<emulatorpin cpuset="0"/></cputune>'
+    '<numatune><memory nodeset="0"/><memnode cellid="0" nodeset="0"/>'
+    '</numatune></domain>')
+
+
+def live_migration_fails_without_iothread():
+    """Whether this Nova's live migration fails on a pinned guest that has
+    no IOThread.
+
+    Nova 33 (2026.1) re-pins the ``<iothreadpin>`` of the destination XML
+    of a pinned guest's live migration assuming there is one; a guest
+    started before the upgrade to 2026.1 has none until its next hard
+    reboot, and its migration fails (AttributeError in
+    ``nova.virt.libvirt.migration._update_numa_xml``; the server goes to
+    ERROR). Nova 34 checks for the element. Asked of Nova's own function,
+    with such a domain.
+    """
+    from lxml import etree
+    from nova import objects
+    from nova.virt.libvirt import migration
+    objects.register_all()
+    data = objects.LibvirtLiveMigrateData(
+        dst_numa_info=objects.LibvirtLiveMigrateNUMAInfo(
+            cpu_pins={'0': {1}}, cell_pins={'0': {0}}, emulator_pins={0}))
+    try:
+        migration._update_numa_xml(etree.fromstring(_IOTHREADLESS_DOMAIN),
+                                   data)
+    except AttributeError:
+        return True
+    return False
+
+
+def mend_live_migration_without_iothread():
+    """Make this Nova's live migration of a pinned guest without an
+    IOThread work, where it fails (``live_migration_fails_without_iothread``):
+    Nova's NUMA rewrite runs with a stand-in ``<iothreadpin>`` it may
+    re-pin, removed again before the XML goes anywhere, which is what
+    Nova 34 does (it skips the missing element). Once per process;
+    returns whether this Nova needed it.
+    """
+    from nova.virt.libvirt import migration
+    if getattr(migration._update_numa_xml, 'nova_rt_mended', False):
+        return True
+    if not live_migration_fails_without_iothread():
+        return False
+    original = migration._update_numa_xml
+
+    def _update_numa_xml(xml_doc, migrate_data):
+        cputune = xml_doc.find('./cputune')
+        if cputune is None or cputune.find('./iothreadpin') is not None:
+            return original(xml_doc, migrate_data)
+        stand_in = cputune.makeelement('iothreadpin', {})
+        cputune.append(stand_in)
+        try:
+            return original(xml_doc, migrate_data)
+        finally:
+            cputune.remove(stand_in)
+
+    _update_numa_xml.nova_rt_mended = True
+    migration._update_numa_xml = _update_numa_xml
+    return True

@@ -103,6 +103,11 @@ OPTS = [
                help='Directory the tests write their measured figures to '
                     '(one JSON file a source, tools/figures.py collects '
                     'them for the docs); empty: not written.'),
+    cfg.StrOpt('upgrade_to', default='',
+               help='The Nova release (2026.1, ...) the upgrade tier takes '
+                    'the cloud to, through cloud_command\'s "upgrade --to '
+                    'RELEASE", with real-time guests running; empty: the '
+                    'upgrade tests skip.'),
     cfg.IntOpt('vcpu_thread_timeout', default=60,
                help='Seconds to wait for a real-time vCPU thread to show '
                     'its scheduling class after the server went ACTIVE.'),

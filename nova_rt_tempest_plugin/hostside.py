@@ -173,6 +173,10 @@ class Domain:
     # <features><tcg><tb-cache> in MiB (None when absent); libvirt writes
     # it back in KiB
     tb_cache_mib: ty.Optional[int] = None
+    # IOThread id -> its pins (Nova 2026.1 gives each guest an IOThread,
+    # pinned with the emulator threads)
+    iothreadpins: ty.Dict[int, ty.FrozenSet[int]] = dataclasses.field(
+        default_factory=dict)
 
 
 def _sched(el):
@@ -183,7 +187,7 @@ def _sched(el):
 def parse_domain(xml):
     root = ElementTree.fromstring(xml)
     tune = root.find('cputune')
-    pins, emulator, vsched, esched = {}, None, {}, None
+    pins, emulator, vsched, esched, iopins = {}, None, {}, None, {}
     if tune is not None:
         for pin in tune.findall('vcpupin'):
             pins[int(pin.get('vcpu'))] = cpuset.parse(pin.get('cpuset'),
@@ -197,6 +201,9 @@ def parse_domain(xml):
         el = tune.find('emulatorsched')
         if el is not None:
             esched = _sched(el)
+        for pin in tune.findall('iothreadpin'):
+            iopins[int(pin.get('iothread'))] = cpuset.parse(
+                pin.get('cpuset'), 'iothreadpin')
     oem = [e.text or '' for e in root.findall('sysinfo/oemStrings/entry')]
     cmdline = root.findtext('os/cmdline')
     pmu = root.find('features/pmu')
@@ -208,7 +215,8 @@ def parse_domain(xml):
         pmu=pmu.get('state') if pmu is not None else None,
         locked=root.find('memoryBacking/locked') is not None,
         virt_type=root.get('type'),
-        tb_cache_mib=_mib(cache) if cache is not None else None)
+        tb_cache_mib=_mib(cache) if cache is not None else None,
+        iothreadpins=iopins)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,6 +246,39 @@ def parse_compute_record(text):
         return ComputeRecord(doc['host'], pinned, dict(doc['stats']))
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError('not a compute node record (%s: %s): %r'
+                         % (type(e).__name__, e, text[:200]))
+
+
+@dataclasses.dataclass(frozen=True)
+class InstancePins:
+    """A server's pins as Nova's database records them (instance_extra's
+    NUMA topology): what a move, a rebuild and the resource tracker read.
+    """
+
+    # vCPU -> host CPU, over every NUMA cell of the guest
+    vcpus: ty.Dict[int, int]
+    # the CPUs reserved for the emulator threads (isolate), else empty
+    emulator: ty.FrozenSet[int]
+
+
+def parse_instance_pins(text):
+    """``InstancePins`` from the JSON document of ``tools/cloud pins``:
+    ``{"uuid", "numa_topology": a serialised InstanceNUMATopology}``.
+    """
+    try:
+        doc = json.loads(text)
+        topology = doc['numa_topology']
+        if topology is None:
+            raise ValueError('no NUMA topology recorded (not pinned)')
+        vcpus, emulator = {}, set()
+        for cell in topology['nova_object.data']['cells']:
+            data = cell['nova_object.data']
+            for vcpu, pcpu in (data.get('cpu_pinning_raw') or {}).items():
+                vcpus[int(vcpu)] = int(pcpu)
+            emulator |= set(data.get('cpuset_reserved') or ())
+        return InstancePins(vcpus, frozenset(emulator))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ValueError('not an instance pins record (%s: %s): %r'
                          % (type(e).__name__, e, text[:200]))
 
 

@@ -13,12 +13,34 @@
 #
 # What the integration cloud (tools/cloud) needs on a Debian 12 machine, as
 # root: Debian's packages, then the services' venv (.venv-cloud) from PyPI
-# (--packages: only the packages).
+# (--packages: only the packages). --release RELEASE: an older release's
+# services instead, into .venv-cloud-RELEASE, with that release's
+# upper-constraints and service caps (tools/releases/RELEASE.txt).
 # Idempotent: with everything present it touches no network.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-venv=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
 reqs=$top/tools/cloudlib/requirements.txt
+newest=$(find "$top/tools/releases" -name '*.txt' -printf '%f\n' |
+             sed 's/\.txt$//' | sort -V | tail -n 1)
+release=$newest
+only_packages=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --packages) only_packages=1; shift ;;
+        --release) release=${2:-}; shift 2 || true ;;
+        *) echo "usage: tools/cloud-deps.sh [--packages] [--release RELEASE]" >&2; exit 2 ;;
+    esac
+done
+constraints=$top/tools/releases/$release.txt
+if [[ -z $release || ! -f $constraints ]]; then
+    echo "cloud-deps: unknown release '$release' (tools/releases/ has: $(find "$top/tools/releases" -name '*.txt' -printf '%f\n' | sed 's/\.txt$//' | sort -V | tr '\n' ' '))" >&2
+    exit 2
+fi
+if [[ $release == "$newest" ]]; then
+    venv=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
+else
+    venv=$top/.venv-cloud-$release
+fi
 
 # libvirt, QEMU and the guest's busybox: the real tier's list.
 "$top/tools/ci-real-deps.sh"
@@ -57,7 +79,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
         "deps.packages_s=$((SECONDS - started))"
 fi
 
-if [[ ${1:-} == --packages ]]; then
+if [[ $only_packages == 1 ]]; then
     echo "cloud-deps: packages present"
     exit 0
 fi
@@ -68,7 +90,7 @@ mkdir -p "$(dirname "$venv")"
 exec 9>"$venv.lock"
 flock 9
 stamp=$venv/.nova-rt-cloud-installed
-if [[ ! -f $stamp || $reqs -nt $stamp ]]; then
+if [[ $release == "$newest" ]] && [[ ! -f $stamp || $reqs -nt $stamp ]]; then
     echo "cloud-deps: installing the services into $venv"
     started=$SECONDS
     [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
@@ -77,5 +99,24 @@ if [[ ! -f $stamp || $reqs -nt $stamp ]]; then
     touch "$stamp"
     python3 "$top/tools/figures.py" record deps-services \
         "deps.services_s=$((SECONDS - started))"
+elif [[ ! -f $stamp || $reqs -nt $stamp || $constraints -nt $stamp ]]; then
+    # An older release: the same services by name, each at the version the
+    # release's constraints allow (tempest is branchless: its newest that
+    # fits them), installed from scratch by uv (seconds, where pip takes
+    # minutes: tools/run-tests.sh's venvs).
+    echo "cloud-deps: installing the $release services into $venv"
+    started=$SECONDS
+    tools=$top/.venv-tools
+    if [[ ! -x $tools/bin/uv ]]; then
+        python3 -m venv "$tools"
+        "$tools/bin/pip" install -q 'uv==0.13.9'
+    fi
+    mapfile -t names < <(sed -e 's/#.*//' -e 's/[<>=!~;[ ].*//' -e '/^$/d' "$reqs")
+    rm -rf "$venv"
+    "$tools/bin/uv" venv -q --seed -p python3 "$venv"
+    "$tools/bin/uv" pip install -q -p "$venv/bin/python" -c "$constraints" "${names[@]}"
+    touch "$stamp"
+    python3 "$top/tools/figures.py" record "deps-services-$release" \
+        "deps.services_${release//./_}_s=$((SECONDS - started))"
 fi
 echo "cloud-deps: all present"

@@ -10,6 +10,12 @@
 #   tools/run-tests.sh faults       # the same cloud under faults and load
 #                                   # (nova_rt_tempest_plugin.tests.faults)
 #   tools/run-tests.sh integration faults   # both on one cloud, then down
+#   NOVA_RT_CLOUD_RELEASE=2025.1 NOVA_RT_CLOUD_DIR=.artifacts/cloud-2025.1 \
+#       tools/run-tests.sh integration   # the cloud tiers on an older Nova
+#   tools/run-tests.sh upgrade      # a cloud of the SLURP release before the
+#                                   # newest SLURP, real-time guests on it,
+#                                   # upgraded to that newest SLURP release
+#                                   # (NOVA_RT_UPGRADE_FROM/_TO), then down
 #   tools/run-tests.sh --release 2025.1 unit functional
 #                                   # on another supported Nova release:
 #                                   # .venv-2025.1, with that release's
@@ -101,8 +107,8 @@ fi
 tiers=${*:-unit functional real}
 for tier in $tiers; do
     case "$tier" in
-        unit|functional|real|integration|faults) ;;
-        *) echo "run-tests.sh: unknown tier '$tier' (unit, functional, real, integration, faults)" >&2
+        unit|functional|real|integration|faults|upgrade) ;;
+        *) echo "run-tests.sh: unknown tier '$tier' (unit, functional, real, integration, faults, upgrade)" >&2
            exit 2 ;;
     esac
 done
@@ -111,8 +117,8 @@ done
 if [ "$release" != "$newest" ]; then
     for tier in $tiers; do
         case "$tier" in
-            integration|faults)
-                echo "run-tests.sh: the $tier tier runs on the newest release ($newest) only" >&2
+            integration|faults|upgrade)
+                echo "run-tests.sh: the $tier tier runs from the newest release's tree only (the upgrade tier picks its releases: NOVA_RT_UPGRADE_FROM/_TO)" >&2
                 exit 2 ;;
         esac
     done
@@ -142,15 +148,55 @@ cloud_down() {
 }
 # The tests of each cloud tier: the faults package, and all the others.
 declare -A tempest_regex=(
-    [integration]='^nova_rt_tempest_plugin\.tests\.(?!faults\.)'
+    [integration]='^nova_rt_tempest_plugin\.tests\.(?!faults\.|upgrade\.)'
     [faults]='^nova_rt_tempest_plugin\.tests\.faults\.'
+    [upgrade]='^nova_rt_tempest_plugin\.tests\.upgrade\.'
 )
 last_cloud_tier=
 for tier in $tiers; do
     case "$tier" in integration|faults) last_cloud_tier=$tier ;; esac
 done
+# The upgrade tier: its own cloud, in a directory of its own, from the
+# SLURP release before the newest SLURP one to that one (2025.1 to 2026.1),
+# one compute more than its pinned guests (nova_rt_tempest_plugin.tests.
+# upgrade): the test itself calls tools/cloud upgrade.
+run_upgrade_tier() {
+    local slurp from to
+    slurp=$("$venv/bin/python" -c 'from nova_rt import releases; print(*releases.SLURP)')
+    to=${NOVA_RT_UPGRADE_TO:-$(tr ' ' '\n' <<<"$slurp" | tail -n 1)}
+    from=${NOVA_RT_UPGRADE_FROM:-$(tr ' ' '\n' <<<"$slurp" | grep -B1 -x "$to" | head -n 1)}
+    if [ -z "$from" ] || [ "$from" = "$to" ]; then
+        echo "upgrade: no release before $to to upgrade from"
+        return 1
+    fi
+    echo "upgrade: Nova $from to $to, in $NOVA_RT_CLOUD_DIR"
+    # A cloud of its own each run: its databases are the older release's.
+    if [ -d "$NOVA_RT_CLOUD_DIR/run" ]; then
+        "$top/tools/cloud" down || return 1
+    fi
+    rm -rf "$NOVA_RT_CLOUD_DIR"
+    # Both releases' services first: the upgrade's own time is then the
+    # services' stop, schemas and start, not a download.
+    "$top/tools/cloud-deps.sh" --release "$to" || return 1
+    run_cloud_tier upgrade --release "$from" \
+        --computes "${NOVA_RT_UPGRADE_COMPUTES:-4}" -- upgrade_to "$to"
+}
+
+# run_cloud_tier TIER [UP-ARGUMENTS...] [-- OPTION VALUE...]: tempest's
+# [nova_rt] OPTION set to VALUE for this tier.
 run_cloud_tier() {
     local tier=$1 dir=${NOVA_RT_CLOUD_DIR:-$top/.artifacts/cloud}
+    shift
+    local up_args=() options=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = -- ]; then
+            shift
+            options=("$@")
+            break
+        fi
+        up_args+=("$1")
+        shift
+    done
     # NOVA_RT_CLOUD_COMPUTES: how many compute hosts (tools/cloud up
     # --computes); the last cloud's number, else 1.
     # The tier after the first goes on with the cloud this run brought up
@@ -159,11 +205,20 @@ run_cloud_tier() {
     # nothing. Otherwise up, which resumes what is missing.
     if [ "$cloud_reusable" = 1 ] && cloud_all_running; then
         echo "$tier: on the cloud of the tier before (every service running)"
-    elif ! "$top/tools/cloud" up ${NOVA_RT_CLOUD_COMPUTES:+--computes "$NOVA_RT_CLOUD_COMPUTES"}; then
+    elif ! "$top/tools/cloud" up ${NOVA_RT_CLOUD_COMPUTES:+--computes "$NOVA_RT_CLOUD_COMPUTES"} \
+            ${NOVA_RT_CLOUD_RELEASE:+--release "$NOVA_RT_CLOUD_RELEASE"} \
+            ${up_args[@]+"${up_args[@]}"}; then
         echo "$tier: the cloud did not come up (logs in $dir/logs)"
         return 1
     fi
+    # Tempest and nova-rt's plugin from the venv of the release the cloud
+    # came up on (tools/cloud installed nova-rt there).
     local venv_cloud=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
+    local cloud_release
+    cloud_release=$(cat "$dir/run/release" 2>/dev/null || echo "$newest")
+    if [ "$cloud_release" != "$newest" ]; then
+        venv_cloud=$top/.venv-cloud-$cloud_release
+    fi
     # A workspace registry of its own: tempest refuses to register the
     # same directory twice in ~/.tempest.
     rm -rf "$dir/tempest" "$dir/tempest-workspace.yaml"
@@ -181,6 +236,11 @@ run_cloud_tier() {
     "$venv_cloud/bin/python" "$top/tools/cloudlib/ini.py" set \
         "$dir/tempest/etc/tempest.conf" nova_rt figures_dir \
         "${NOVA_RT_FIGURES_DIR:-$top/.artifacts/figures}"
+    while [ ${#options[@]} -ge 2 ]; do
+        "$venv_cloud/bin/python" "$top/tools/cloudlib/ini.py" set \
+            "$dir/tempest/etc/tempest.conf" nova_rt "${options[0]}" "${options[1]}"
+        options=("${options[@]:2}")
+    done
     if [ -n "${NOVA_RT_LOAD_CYCLES:-}" ]; then
         "$venv_cloud/bin/python" "$top/tools/cloudlib/ini.py" set \
             "$dir/tempest/etc/tempest.conf" nova_rt load_cycles \
@@ -207,10 +267,19 @@ for tier in $tiers; do
             # One libvirtd for the whole tier.
             args=(--serial) ;;
     esac
-    if [ "$tier" = integration ] || [ "$tier" = faults ]; then
+    if [ "$tier" = integration ] || [ "$tier" = faults ] || [ "$tier" = upgrade ]; then
+        if [ "$tier" = upgrade ]; then
+            # One cloud at a time: the tier before's goes first. The
+            # upgrade's cloud lives in a directory of its own, set here
+            # (not in the piped subshell) for the EXIT trap's down too.
+            cloud_down
+            export NOVA_RT_CLOUD_DIR=${NOVA_RT_UPGRADE_CLOUD_DIR:-$top/.artifacts/cloud-upgrade}
+        fi
         # Set here, not in the piped subshell: the EXIT trap must see it.
         cloud_up=1
-        if ! run_cloud_tier "$tier" 2>&1 | tee "$log"; then
+        if [ "$tier" = upgrade ]; then
+            run_upgrade_tier 2>&1 | tee "$log" || status=1
+        elif ! run_cloud_tier "$tier" 2>&1 | tee "$log"; then
             status=1
         fi
         # Under CI a skip fails unless tools/cloudlib/allowed-skips.txt
@@ -225,7 +294,7 @@ for tier in $tiers; do
             cat "$log.skips"
             rm -f "$log.skips"
         fi
-        if [ "$tier" = "$last_cloud_tier" ]; then
+        if [ "$tier" = "$last_cloud_tier" ] || [ "$tier" = upgrade ]; then
             cloud_down
         else
             cloud_reusable=1
@@ -250,7 +319,7 @@ for tier in $tiers; do
         "$figure_prefix.$tier.seconds=$(( SECONDS - tier_started ))" \
         "$figure_prefix.$tier.minutes=$(( (SECONDS - tier_started + 30) / 60 ))" \
         || status=1
-    if [ "$tier" = integration ] || [ "$tier" = faults ]; then
+    if [ "$tier" = integration ] || [ "$tier" = faults ] || [ "$tier" = upgrade ]; then
         "$python" "$top/tools/figures.py" tests "tests-$tier" "$log" \
             || status=1
     fi

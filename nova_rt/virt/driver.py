@@ -124,6 +124,13 @@ class RealtimeLibvirtDriver(libvirt_driver.LibvirtDriver):
         super().__init__(virtapi, read_only)
         self._rt_audit = host_service.HostAuditService(
             nova_rt_conf.nova_conf(), domains=self._realtime_domain_xmls)
+        if releases.mend_live_migration_without_iothread():
+            # Every pinned guest started before the upgrade to 2026.1
+            # would fail its next live migration (and go to ERROR).
+            LOG.warning('nova-rt: this Nova (%s) fails the live migration '
+                        'of a pinned guest started before 2026.1 (it has '
+                        'no IOThread; fixed in Nova 34): nova-rt mends it '
+                        'on this compute', releases.installed_nova())
 
     def _realtime_domain_xmls(self):
         """The XML of every domain libvirt has defined on this host, for

@@ -10,8 +10,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The test cloud's Python (tools/cloudlib): the cloud tiers' skip check
-(skips.py) with the tree's own allow-list (allowed-skips.txt), and what
-``up`` waits for (bootstrap.py)."""
+(skips.py) with the tree's own allow-list (allowed-skips.txt), what
+``up`` waits for (bootstrap.py), and tools/cloud's refusals of a release
+it cannot bring up or upgrade to."""
 
 import hashlib
 import os
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 
+import fixtures
 import testtools
 
 from tests import cloudlib
@@ -174,3 +176,62 @@ class EnsureImageTest(testtools.TestCase):
         image.hash_value = None
         self.assertTrue(bootstrap.image_is(image, b'initrd', {}))
         self.assertFalse(bootstrap.image_is(image, b'other', {}))
+
+
+class CloudReleaseArgumentsTest(testtools.TestCase):
+    """``tools/cloud up --release`` and ``upgrade --to`` refuse what they
+    cannot do, by name, before they touch a service.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.run_dir = os.path.join(self.dir, 'run')
+
+    def cloud(self, *args):
+        env = dict(os.environ, NOVA_RT_CLOUD_DIR=self.dir)
+        return subprocess.run(
+            [os.path.join(cloudlib.TOP, 'tools', 'cloud')] + list(args),
+            capture_output=True, text=True, env=env, timeout=60)
+
+    def a_cloud_of(self, release):
+        os.makedirs(os.path.join(self.dir, 'data', 'mysql'))
+        os.makedirs(self.run_dir)
+        for name, text in (('release', release), ('computes', '2')):
+            with open(os.path.join(self.run_dir, name), 'w') as f:
+                f.write(text + '\n')
+
+    def assert_refused(self, says, *args, code=1):
+        proc = self.cloud(*args)
+        self.assertEqual(code, proc.returncode, proc.stderr)
+        self.assertIn(says, proc.stderr)
+
+    def test_unknown_release(self):
+        self.assert_refused(
+            "unknown release '2023.1' (known: 2024.1 2024.2 2025.1 2025.2 "
+            "2026.1 2026.2 )", 'up', '--release', '2023.1')
+        self.assert_refused("unknown release 'x'", 'upgrade', '--to', 'x')
+
+    def test_up_on_another_releases_databases(self):
+        self.a_cloud_of('2026.2')
+        self.assert_refused(
+            'holds a Nova 2026.2 cloud: tools/cloud upgrade --to 2025.1, or '
+            'tools/cloud down and rm -rf %s for a new one' % self.dir,
+            'up', '--release', '2025.1')
+
+    def test_upgrade_needs_a_newer_release_and_a_cloud(self):
+        self.assert_refused('usage: tools/cloud up', 'upgrade', code=2)
+        self.assert_refused('no cloud here', 'upgrade', '--to', '2026.1')
+        self.a_cloud_of('2025.1')
+        self.assert_refused('Nova 2025.1 cannot be downgraded to 2024.1',
+                            'upgrade', '--to', '2024.1')
+        self.assert_refused('the cloud runs Nova 2025.1 already',
+                            'upgrade', '--to', '2025.1')
+        self.assert_refused('keystone is not running: an upgrade starts '
+                            'from a running cloud', 'upgrade', '--to',
+                            '2026.1')
+
+    def test_pins_takes_a_uuid(self):
+        self.a_cloud_of('2025.1')
+        self.assert_refused("pins takes a server's UUID, not 'compute1'",
+                            'pins', 'compute1')

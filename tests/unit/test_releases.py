@@ -177,3 +177,106 @@ class ProbeTest(testtools.TestCase):
             self.assertEqual(names, sorted(covered), method)
             for sig in known:
                 self.assertTrue(re.match(r'^\(self\b.*\)$', sig), sig)
+
+
+def _domain(iothreadpin=False):
+    from lxml import etree
+    doc = etree.fromstring(releases._IOTHREADLESS_DOMAIN)
+    if iothreadpin:
+        etree.SubElement(doc.find('cputune'), 'iothreadpin',
+                         iothread='1', cpuset='5')
+    return doc
+
+
+def _nova_33_numa_update(xml_doc, migrate_data):
+    """Nova 33.0.2's NUMA rewrite, as far as the IOThread: it re-pins the
+    ``<iothreadpin>`` with the emulator threads, assuming there is one.
+    """
+    info = migrate_data.dst_numa_info
+    xml_doc.find('./cputune/emulatorpin').set(
+        'cpuset', ','.join(map(str, sorted(info.emulator_pins))))
+    xml_doc.find('./cputune/iothreadpin').set(
+        'cpuset', ','.join(map(str, sorted(info.emulator_pins))))
+    return xml_doc
+
+
+def _nova_34_numa_update(xml_doc, migrate_data):
+    pin = xml_doc.find('./cputune/iothreadpin')
+    if pin is not None:
+        pin.set('cpuset', '0')
+    return xml_doc
+
+
+class IOThreadlessMigrationTest(testtools.TestCase):
+    """A pinned guest started before 2026.1 has no IOThread; Nova 33's
+    live migration assumed one (``live_migration_fails_without_iothread``).
+    """
+
+    def setUp(self):
+        super().setUp()
+        from nova import objects
+        from nova.virt.libvirt import migration
+        objects.register_all()
+        self.migration = migration
+        self.data = objects.LibvirtLiveMigrateData(
+            dst_numa_info=objects.LibvirtLiveMigrateNUMAInfo(
+                cpu_pins={'0': {3}}, cell_pins={'0': {0}},
+                emulator_pins={2}))
+
+    def use(self, numa_update):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.migration._update_numa_xml', numa_update))
+
+    def test_nova_33_mended(self):
+        self.use(_nova_33_numa_update)
+        self.assertTrue(releases.live_migration_fails_without_iothread())
+        self.assertTrue(releases.mend_live_migration_without_iothread())
+        mended = self.migration._update_numa_xml
+        self.assertIsNot(_nova_33_numa_update, mended)
+        # No IOThread: Nova's rewrite runs, and none is made up.
+        doc = mended(_domain(), self.data)
+        self.assertEqual('2', doc.find('cputune/emulatorpin').get('cpuset'))
+        self.assertIsNone(doc.find('cputune/iothreadpin'))
+        # An IOThread: re-pinned with the emulator threads, as before.
+        doc = mended(_domain(iothreadpin=True), self.data)
+        self.assertEqual('2', doc.find('cputune/iothreadpin').get('cpuset'))
+        self.assertEqual(1, len(doc.findall('cputune/iothreadpin')))
+        # Once: a second call wraps nothing again.
+        self.assertTrue(releases.mend_live_migration_without_iothread())
+        self.assertIs(mended, self.migration._update_numa_xml)
+
+    def test_a_failure_in_nova_propagates_and_leaves_no_stand_in(self):
+        failing = []
+
+        def numa_update(xml_doc, migrate_data):
+            _nova_33_numa_update(xml_doc, migrate_data)
+            if failing:
+                raise RuntimeError('libvirt said no')
+            return xml_doc
+
+        self.use(numa_update)
+        self.assertTrue(releases.mend_live_migration_without_iothread())
+        failing.append(True)
+        doc = _domain()
+        e = self.assertRaises(RuntimeError,
+                              self.migration._update_numa_xml, doc,
+                              self.data)
+        self.assertEqual('libvirt said no', str(e))
+        self.assertIsNone(doc.find('cputune/iothreadpin'))
+
+    def test_nova_34_left_alone(self):
+        self.use(_nova_34_numa_update)
+        self.assertFalse(releases.live_migration_fails_without_iothread())
+        self.assertFalse(releases.mend_live_migration_without_iothread())
+        self.assertIs(_nova_34_numa_update, self.migration._update_numa_xml)
+
+    def test_the_installed_nova_migrates_an_iothreadless_guest_mended(self):
+        # Whichever release is installed (the matrix runs them all).
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.migration._update_numa_xml',
+            self.migration._update_numa_xml))
+        releases.mend_live_migration_without_iothread()
+        doc = self.migration._update_numa_xml(_domain(), self.data)
+        self.assertEqual('3', doc.find('cputune/vcpupin').get('cpuset'))
+        self.assertIsNone(doc.find('cputune/iothreadpin'))
+        self.assertFalse(releases.live_migration_fails_without_iothread())

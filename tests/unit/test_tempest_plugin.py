@@ -182,6 +182,70 @@ class ComputeRecordTest(testtools.TestCase):
             self.assertIn(says, str(e))
 
 
+class InstancePinsTest(testtools.TestCase):
+    """``tools/cloud pins`` of a mixed real-time server (vCPU 0 shared,
+    vCPU 1 on CPU 1), captured on the 2025.1 cloud.
+    """
+
+    def test_mixed_guest(self):
+        pins = hostside.parse_instance_pins(
+            captured('cloud-instance-pins-mixed.json'))
+        self.assertEqual({1: 1}, pins.vcpus)
+        self.assertEqual(frozenset(), pins.emulator)
+
+    def test_isolated_emulator_and_two_cells(self):
+        doc = json.loads(captured('cloud-instance-pins-mixed.json'))
+        cells = doc['numa_topology']['nova_object.data']['cells']
+        cells[0]['nova_object.data']['cpuset_reserved'] = [4]
+        other = copy.deepcopy(cells[0])
+        other['nova_object.data'].update(id=1, cpu_pinning_raw={'2': 9},
+                                         cpuset_reserved=None)
+        cells.append(other)
+        pins = hostside.parse_instance_pins(json.dumps(doc))
+        self.assertEqual({1: 1, 2: 9}, pins.vcpus)
+        self.assertEqual(frozenset({4}), pins.emulator)
+
+    def test_damaged_records_are_refused_by_name(self):
+        doc = json.loads(captured('cloud-instance-pins-mixed.json'))
+        unpinned = dict(doc, numa_topology=None)
+        no_cells = copy.deepcopy(doc)
+        del no_cells['numa_topology']['nova_object.data']['cells']
+        bad_cpu = copy.deepcopy(doc)
+        bad_cpu['numa_topology']['nova_object.data']['cells'][0][
+            'nova_object.data']['cpu_pinning_raw'] = {'1': 'one'}
+        for text, says in (('', 'JSONDecodeError'),
+                           (json.dumps(unpinned), 'not pinned'),
+                           (json.dumps(no_cells), "KeyError: 'cells'"),
+                           (json.dumps(bad_cpu), "'one'"),
+                           ('[]', 'TypeError')):
+            e = self.assertRaises(ValueError, hostside.parse_instance_pins,
+                                  text)
+            self.assertIn('not an instance pins record', str(e))
+            self.assertIn(says, str(e))
+
+
+class IOThreadDomainTest(testtools.TestCase):
+    """A mixed RR 17 guest booted by Nova 2026.1 with nova-rt: its
+    IOThread pinned with the emulator threads, on the shared CPU.
+    """
+
+    def test_iothread_pins(self):
+        dom = hostside.parse_domain(
+            captured('cloud-rt-mixed-2026.1-domain.xml'))
+        self.assertEqual({1: frozenset({0})}, dom.iothreadpins)
+        self.assertEqual(frozenset({0}), dom.emulatorpin)
+        self.assertEqual({1: ('rr', 17)}, dom.vcpusched)
+        self.assertEqual(('fifo', 3), dom.emulatorsched)
+
+    def test_none_before_2026_1(self):
+        # The same flavor booted by Nova 2025.1 (and the domain exactly
+        # so after the upgrade to 2026.1).
+        dom = hostside.parse_domain(
+            captured('cloud-rt-mixed-2025.1-domain.xml'))
+        self.assertEqual({}, dom.iothreadpins)
+        self.assertEqual({1: ('rr', 17)}, dom.vcpusched)
+
+
 class DomainPinsTest(testtools.TestCase):
 
     def test_mixed_guest_holds_its_realtime_cpu_only(self):

@@ -20,12 +20,29 @@
 top=${top:?}
 lib=$top/tools/cloudlib
 CLOUD_DIR=${NOVA_RT_CLOUD_DIR:-$top/.artifacts/cloud}
-VENV=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
 RUN=$CLOUD_DIR/run
+# The Nova release the cloud runs (tools/releases/RELEASE.txt): the newest
+# unless `up --release` chose another (run/release) or an upgrade moved it.
+NEWEST_RELEASE=$(find "$top/tools/releases" -name '*.txt' -printf '%f\n' |
+                     sed 's/\.txt$//' | sort -V | tail -n 1)
+# cloud_venv RELEASE: the services' venv of RELEASE (tools/cloud-deps.sh).
+cloud_venv() {
+    if [[ $1 == "$NEWEST_RELEASE" ]]; then
+        echo "${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}"
+    else
+        echo "$top/.venv-cloud-$1"
+    fi
+}
+# use_release RELEASE: the venv (and its python) every command runs from.
+use_release() {
+    RELEASE=$1
+    VENV=$(cloud_venv "$RELEASE")
+    PY=$VENV/bin/python
+}
+use_release "$(cat "$RUN/release" 2>/dev/null || echo "$NEWEST_RELEASE")"
 LOGS=$CLOUD_DIR/logs
 ETC=$CLOUD_DIR/etc
 DATA=$CLOUD_DIR/data
-PY=$VENV/bin/python
 HOST=127.0.0.1
 PASSWORD=${NOVA_RT_CLOUD_PASSWORD:-nova-rt-secret}
 SOCK=$RUN/mysql.sock

@@ -155,6 +155,7 @@ write_host_conf() {
     local i=$1 dir f
     dir=$(host_dir "$i")
     f=$dir/nova-cpu.conf
+    mkdir -p "$dir"
     cp "$ETC/nova/nova-cpu.conf" "$f"
     ini "$f" DEFAULT host "$(host_name "$i")"
     ini "$f" DEFAULT my_ip "$(host_addr "$i")"
