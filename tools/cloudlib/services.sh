@@ -60,13 +60,39 @@ expand() {
 }
 
 uwsgi_service() {
-    # uwsgi_service NAME PORT MODULE ENV...
-    local name=$1 port=$2 module=$3
-    shift 3
+    # uwsgi_service NAME PORT MODULE:APP SCRIPT ENV...: the release's WSGI
+    # module, or where it has none (keystone, placement and nova before
+    # 2025.1) its WSGI script (- : nova-rt's own module); one process of two threads, or two of one
+    # where the application runs on eventlet (api_native_threads).
+    local name=$1 port=$2 module=$3 script=$4
+    shift 4
+    local app=(--module "$module") workers=(--processes 1 --threads 2)
+    if [[ $script != - ]] &&
+        ! "$PY" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)' \
+            "${module%%:*}" 2>/dev/null; then
+        [[ -x $VENV/bin/$script ]] || die "$name: neither ${module%%:*} nor $VENV/bin/$script in Nova $RELEASE's venv"
+        app=(--wsgi-file "$VENV/bin/$script")
+    fi
+    if [[ $name == nova-api ]] && ! api_native_threads; then
+        workers=(--processes 2 --threads 1)
+    fi
     start "$name" env "$@" "$VENV/bin/uwsgi" --http-socket "$HOST:$port" \
-        --module "$module" --master --processes 1 --threads 2 \
+        "${app[@]}" --master "${workers[@]}" \
         --die-on-term --lazy-apps --need-app --buffer-size 65535 \
         --add-header "Connection: close" --home "$VENV"
+}
+
+# api_native_threads: Nova's API runs on native threads (2026.1 on: its
+# WSGI module patches with backend='threading'). Before, the API is
+# eventlet's, and a second uwsgi thread strands oslo.messaging's reply
+# listener in the other thread's hub: an RPC call from the API (a live
+# migration to a named host) times out after 60 s although the conductor
+# answered at once (seen on 2025.1).
+api_native_threads() {
+    local dir
+    dir=$("$PY" -c 'import importlib.util as u; print(u.find_spec("nova.wsgi").submodule_search_locations[0])' 2>/dev/null) ||
+        return 1
+    grep -qs "backend='threading'" "$dir/osapi_compute.py"
 }
 
 # mysql_q SQL [OPTION...]: SQL as the cloud's database root.
@@ -132,20 +158,20 @@ service_start() {
                 /usr/lib/rabbitmq/bin/rabbitmq-server ;;
         memcached) start memcached /usr/bin/memcached -u root -l "$HOST" -p 11211 -m 64 ;;
         keystone)
-            uwsgi_service keystone 5000 keystone.wsgi.api:application \
+            uwsgi_service keystone 5000 keystone.wsgi.api:application keystone-wsgi-public \
                 OS_KEYSTONE_CONFIG_DIR="$ETC/keystone" OS_KEYSTONE_CONFIG_FILES=keystone.conf ;;
         placement)
-            uwsgi_service placement 8778 placement.wsgi.api:application \
+            uwsgi_service placement 8778 placement.wsgi.api:application placement-api \
                 OS_PLACEMENT_CONFIG_DIR="$ETC/placement" ;;
         glance)
-            uwsgi_service glance 9292 nova_rt_cloud_glance:application \
+            uwsgi_service glance 9292 nova_rt_cloud_glance:application - \
                 PYTHONPATH="$lib" OS_GLANCE_CONFIG_DIR="$ETC/glance" ;;
         neutron)
-            uwsgi_service neutron 9696 nova_rt_cloud_neutron:application \
+            uwsgi_service neutron 9696 nova_rt_cloud_neutron:application - \
                 PYTHONPATH="$lib" OS_NEUTRON_CONFIG_DIR="$ETC/neutron" \
                 OS_NEUTRON_CONFIG_FILES=neutron.conf ;;
         nova-api)
-            uwsgi_service nova-api 8774 nova.wsgi.osapi_compute:application \
+            uwsgi_service nova-api 8774 nova.wsgi.osapi_compute:application nova-api-wsgi \
                 OS_NOVA_CONFIG_DIR="$ETC/nova" OS_NOVA_CONFIG_FILES="api-paste.ini;nova.conf" ;;
         nova-conductor|nova-scheduler)
             start "$base" "$VENV/bin/$base" --config-file "$ETC/nova/nova.conf" ;;
