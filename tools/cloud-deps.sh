@@ -20,8 +20,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 reqs=$top/tools/cloudlib/requirements.txt
-newest=$(find "$top/tools/releases" -name '*.txt' -printf '%f\n' |
-             sed 's/\.txt$//' | sort -V | tail -n 1)
+# shellcheck source=cloudlib/releases.sh
+source "$top/tools/cloudlib/releases.sh"
+newest=$NEWEST_RELEASE
 release=$newest
 only_packages=0
 while [[ $# -gt 0 ]]; do
@@ -33,14 +34,10 @@ while [[ $# -gt 0 ]]; do
 done
 constraints=$top/tools/releases/$release.txt
 if [[ -z $release || ! -f $constraints ]]; then
-    echo "cloud-deps: unknown release '$release' (tools/releases/ has: $(find "$top/tools/releases" -name '*.txt' -printf '%f\n' | sed 's/\.txt$//' | sort -V | tr '\n' ' '))" >&2
+    echo "cloud-deps: unknown release '$release' (tools/releases/ has: $(release_names | tr '\n' ' '))" >&2
     exit 2
 fi
-if [[ $release == "$newest" ]]; then
-    venv=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
-else
-    venv=$top/.venv-cloud-$release
-fi
+venv=$(cloud_venv "$release")
 
 # libvirt, QEMU and the guest's busybox: the real tier's list.
 "$top/tools/ci-real-deps.sh"

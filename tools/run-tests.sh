@@ -35,8 +35,10 @@ if [ "${1:-}" = --matrix ]; then
 fi
 # The release: the newest unless --release names another; its
 # upper-constraints are tools/releases/RELEASE.txt (nova_rt/releases.py).
-releases=$(for file in tools/releases/*.txt; do basename "$file" .txt; done | sort)
-newest=$(tail -n 1 <<<"$releases")
+# shellcheck source=cloudlib/releases.sh
+source "$top/tools/cloudlib/releases.sh"
+releases=$(release_names)
+newest=$NEWEST_RELEASE
 release=$newest
 if [ "${1:-}" = --release ]; then
     release=${2:-}
@@ -213,12 +215,8 @@ run_cloud_tier() {
     fi
     # Tempest and nova-rt's plugin from the venv of the release the cloud
     # came up on (tools/cloud installed nova-rt there).
-    local venv_cloud=${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}
-    local cloud_release
-    cloud_release=$(cat "$dir/run/release" 2>/dev/null || echo "$newest")
-    if [ "$cloud_release" != "$newest" ]; then
-        venv_cloud=$top/.venv-cloud-$cloud_release
-    fi
+    local venv_cloud
+    venv_cloud=$(cloud_venv "$(cat "$dir/run/release" 2>/dev/null || echo "$newest")")
     # A workspace registry of its own: tempest refuses to register the
     # same directory twice in ~/.tempest.
     rm -rf "$dir/tempest" "$dir/tempest-workspace.yaml"

@@ -21,18 +21,10 @@ top=${top:?}
 lib=$top/tools/cloudlib
 CLOUD_DIR=${NOVA_RT_CLOUD_DIR:-$top/.artifacts/cloud}
 RUN=$CLOUD_DIR/run
+# shellcheck source=releases.sh
+source "$lib/releases.sh"
 # The Nova release the cloud runs (tools/releases/RELEASE.txt): the newest
 # unless `up --release` chose another (run/release) or an upgrade moved it.
-NEWEST_RELEASE=$(find "$top/tools/releases" -name '*.txt' -printf '%f\n' |
-                     sed 's/\.txt$//' | sort -V | tail -n 1)
-# cloud_venv RELEASE: the services' venv of RELEASE (tools/cloud-deps.sh).
-cloud_venv() {
-    if [[ $1 == "$NEWEST_RELEASE" ]]; then
-        echo "${NOVA_RT_CLOUD_VENV:-$top/.venv-cloud}"
-    else
-        echo "$top/.venv-cloud-$1"
-    fi
-}
 # use_release RELEASE: the venv (and its python) every command runs from.
 use_release() {
     RELEASE=$1
