@@ -87,15 +87,19 @@ mkdir -p "$(dirname "$venv")"
 exec 9>"$venv.lock"
 flock 9
 stamp=$venv/.nova-rt-cloud-installed
-if [[ $release == "$newest" ]] && [[ ! -f $stamp || $reqs -nt $stamp ]]; then
-    echo "cloud-deps: installing the services into $venv"
-    started=$SECONDS
-    [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --upgrade pip
-    "$venv/bin/pip" install -q -r "$reqs"
-    touch "$stamp"
-    python3 "$top/tools/figures.py" record deps-services \
-        "deps.services_s=$((SECONDS - started))"
+if [[ $release == "$newest" ]]; then
+    # The newest: the services' newest from PyPI, by pip (not the release's
+    # constraints file, whose changes do not concern this venv).
+    if [[ ! -f $stamp || $reqs -nt $stamp ]]; then
+        echo "cloud-deps: installing the services into $venv"
+        started=$SECONDS
+        [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --upgrade pip
+        "$venv/bin/pip" install -q -r "$reqs"
+        touch "$stamp"
+        python3 "$top/tools/figures.py" record deps-services \
+            "deps.services_s=$((SECONDS - started))"
+    fi
 elif [[ ! -f $stamp || $reqs -nt $stamp || $constraints -nt $stamp ]]; then
     # An older release: the same services by name, each at the version the
     # release's constraints allow (tempest is branchless: its newest that
