@@ -231,6 +231,27 @@ class CloudReleaseArgumentsTest(testtools.TestCase):
                             'from a running cloud', 'upgrade', '--to',
                             '2026.1')
 
+    def test_rolling_upgrade_refusals(self):
+        self.a_cloud_of('2025.1')
+        self.assert_refused("--keep: no compute host 'compute3'",
+                            'upgrade', '--to', '2026.1', '--keep',
+                            'compute3')
+        self.assert_refused('usage: tools/cloud up', 'upgrade', '--to',
+                            '2026.1', '--keep', code=2)
+        # compute2 left on 2024.1 by an earlier rolling upgrade.
+        with open(os.path.join(self.run_dir, 'release@compute2'), 'w') as f:
+            f.write('2024.1\n')
+        self.assert_refused(
+            'computes compute2 run an older release than the controllers: '
+            'tools/cloud upgrade --to 2025.1 first',
+            'upgrade', '--to', '2026.1')
+        self.assert_refused(
+            '--keep: the controllers run Nova 2025.1 already; upgrade '
+            '--to 2025.1 finishes the rolling upgrade',
+            'upgrade', '--to', '2025.1', '--keep', 'compute1')
+        self.assert_refused('nova-compute@compute2 is not running',
+                            'upgrade', '--to', '2025.1')
+
     def test_pins_takes_a_uuid(self):
         self.a_cloud_of('2025.1')
         self.assert_refused("pins takes a server's UUID, not 'compute1'",

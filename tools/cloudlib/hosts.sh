@@ -56,6 +56,23 @@ host_index() {
     echo "$i"
 }
 
+# A compute left on an older release by `upgrade --keep` (a rolling
+# upgrade, doc/source/upgrade.rst) records it in run/release@HOST; every
+# other compute runs the controllers' release, $RELEASE.
+host_release() {
+    cat "$RUN/release@$1" 2>/dev/null || echo "$RELEASE"
+}
+host_venv() { cloud_venv "$(host_release "$1")"; }
+
+# The computes on an older release than the controllers, one a line.
+kept_hosts() {
+    local i
+    for i in $(host_indexes); do
+        [[ -f $RUN/release@$(host_name "$i") ]] && host_name "$i"
+    done
+    return 0
+}
+
 # A stable UUID per host and cloud directory: libvirt refuses to migrate
 # between two hosts with the same host_uuid.
 host_uuid() {
@@ -186,7 +203,7 @@ write_host_conf() {
     for ctx in nova_sys_admin:nova.privsep.sys_admin_pctxt \
                privsep_osbrick:os_brick.privileged.default; do
         ini "$f" "${ctx%%:*}" helper_command \
-            "$VENV/bin/privsep-helper --config-file $f --privsep_context ${ctx#*:}"
+            "$(host_venv "$(host_name "$i")")/bin/privsep-helper --config-file $f --privsep_context ${ctx#*:}"
     done
 }
 

@@ -188,7 +188,7 @@ service_start() {
                 /usr/sbin/libvirtd --listen --pid-file /run/libvirt/libvirtd.pid ;;
         nova-compute)
             start "$name" nsenter --target "$(ns_pid "$hostname")" --mount --uts -- \
-                "$VENV/bin/nova-compute" --config-file "$HOSTS_DIR/$hostname/nova-cpu.conf" ;;
+                "$(host_venv "$hostname")/bin/nova-compute" --config-file "$HOSTS_DIR/$hostname/nova-cpu.conf" ;;
         *) die "unknown service $name" ;;
     esac
 }

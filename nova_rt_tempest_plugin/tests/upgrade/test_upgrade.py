@@ -188,6 +188,30 @@ class SkipLevelUpgradeTest(test_moves.MovesTest):
                 '%s:%s' % item for item in found['db_pins'].items()))
         return '; '.join(parts)
 
+    def live_migrate(self, name, server_id, host=None):
+        """The guest live-migrated (to ``host``, or where the scheduler
+        picks), its QEMU gone from the source; its settings after.
+        """
+        source = self.snapshot(server_id)
+        self.admin_servers_client.live_migrate_server(
+            server_id, host=host, block_migration='auto')
+        waiters.wait_for_server_status(self.servers_client, server_id,
+                                       'ACTIVE')
+        self.wait_migration(server_id)
+        self.assertNotEqual(source[0], self.where(server_id)[0],
+                            '%s did not move' % name)
+        if host:
+            self.assertEqual(host, self.where(server_id)[0])
+        self.assert_qemu_gone(source[0], source[2])
+        moved = self.settings(name, server_id)
+        self.wait_usage_settled()
+        return moved
+
+    def assert_same(self, expected, found, what):
+        for name in expected:
+            self.assertEqual(expected[name], found[name],
+                             '%s changed %s' % (name, what))
+
     # -- the upgrade --------------------------------------------------------
     @decorators.idempotent_id('7b3d5f70-9c2e-4d4f-8a1b-2c3d4e5f6a01')
     def test_guests_keep_their_settings_across_the_upgrade(self):
@@ -203,17 +227,57 @@ class SkipLevelUpgradeTest(test_moves.MovesTest):
                   for name, sid in servers.items()}
         LOG.info('before the upgrade: %s', before)
 
+        # A rolling upgrade first: the controllers and every compute but
+        # the mixed guest's to the new release, that one left on the old.
+        kept = self.where(servers['rt_mixed_rr'])[0]
+        started = time.monotonic()
+        self.cloud('upgrade', '--to', to, '--keep', kept, timeout=1800)
+        rolling_s = time.monotonic() - started
+        self.wait_computes_enabled()
+        mixed = {name: self.settings(name, sid)
+                 for name, sid in servers.items()}
+        self.assert_same(before, mixed, 'across the upgrade to %s of all '
+                         'but %s' % (to, kept))
+
+        # Old to new: the mixed guest to the free compute, a new one.
+        old_to_new = self.live_migrate('rt_mixed_rr',
+                                       servers['rt_mixed_rr'])
+        self.assertEqual(self.portable(before['rt_mixed_rr']),
+                         self.portable(old_to_new),
+                         'rt_mixed_rr changed in its live migration from '
+                         '%s (older release) to Nova %s' % (kept, to))
+        # New to old: the FIFO guest, hard-rebooted first so that the new
+        # release builds its domain (2026.1: with an IOThread), onto the
+        # compute still on the older release.
+        self.servers_client.reboot_server(servers['rt_fifo'], type='HARD')
+        waiters.wait_for_server_status(self.servers_client,
+                                       servers['rt_fifo'], 'ACTIVE')
+        rebooted = self.settings('rt_fifo', servers['rt_fifo'])
+        kept_keys = self.portable(before['rt_fifo'])
+        reboot_keys = self.portable(rebooted)
+        kept_keys.pop('iothread_pins')
+        reboot_keys.pop('iothread_pins')
+        self.assertEqual(kept_keys, reboot_keys,
+                         'rt_fifo changed in a hard reboot on Nova %s' % to)
+        if _release(to) >= (2026, 1):
+            self.assertTrue(rebooted['iothread_pins'], 'no IOThread in '
+                            'rt_fifo rebuilt by Nova %s' % to)
+        new_to_old = self.live_migrate('rt_fifo', servers['rt_fifo'],
+                                       host=kept)
+        self.assertEqual(self.portable(rebooted), self.portable(new_to_old),
+                         'rt_fifo changed in its live migration from Nova '
+                         '%s to %s (older release)' % (to, kept))
+
+        # The kept compute too: the upgrade finished.
         started = time.monotonic()
         self.cloud('upgrade', '--to', to, timeout=1800)
-        upgrade_s = time.monotonic() - started
+        finish_s = time.monotonic() - started
         self.wait_computes_enabled()
+        expected = dict(before, rt_mixed_rr=old_to_new, rt_fifo=new_to_old)
         after = {name: self.settings(name, sid)
                  for name, sid in servers.items()}
         LOG.info('after the upgrade to %s: %s', to, after)
-        for name in servers:
-            self.assertEqual(before[name], after[name],
-                             '%s changed across the upgrade to %s'
-                             % (name, to))
+        self.assert_same(expected, after, 'across the upgrade to %s' % to)
 
         # A real-time server of the new release, on the free CPU.
         new = self.boot(self.flavor(*GUESTS['rt_fifo'][:2]))['id']
@@ -230,28 +294,22 @@ class SkipLevelUpgradeTest(test_moves.MovesTest):
         # one dedicated CPU is free at a time, so they move one by one.
         moved = {}
         for name, sid in servers.items():
-            source = self.snapshot(sid)
-            self.admin_servers_client.live_migrate_server(
-                sid, host=None, block_migration='auto')
-            waiters.wait_for_server_status(self.servers_client, sid,
-                                           'ACTIVE')
-            self.wait_migration(sid)
-            self.assertNotEqual(source[0], self.where(sid)[0],
-                                '%s did not move' % name)
-            self.assert_qemu_gone(source[0], source[2])
-            moved[name] = self.settings(name, sid)
-            self.assertEqual(self.portable(before[name]),
+            moved[name] = self.live_migrate(name, sid)
+            self.assertEqual(self.portable(after[name]),
                              self.portable(moved[name]),
                              '%s changed in its live migration on Nova %s'
                              % (name, to))
-            self.wait_usage_settled()
 
-        measured = {'upgrade.seconds': round(upgrade_s, 1),
-                    'upgrade.to': to}
+        measured = {'upgrade.rolling_seconds': round(rolling_s, 1),
+                    'upgrade.finish_seconds': round(finish_s, 1),
+                    'upgrade.to': to, 'upgrade.kept': kept}
         for name in servers:
             measured['upgrade.%s.before' % name] = self.summary(before[name])
             measured['upgrade.%s.after' % name] = self.summary(after[name])
             measured['upgrade.%s.migrated' % name] = self.summary(
                 moved[name])
+        measured['upgrade.rt_mixed_rr.old_to_new'] = self.summary(old_to_new)
+        measured['upgrade.rt_fifo.rebooted'] = self.summary(rebooted)
+        measured['upgrade.rt_fifo.new_to_old'] = self.summary(new_to_old)
         measured['upgrade.new_rt_fifo'] = self.summary(new_settings)
         self.record_figures('upgrade', measured)
