@@ -70,7 +70,10 @@ write_glance_conf() {
     ini "$f" os_glance_staging_store filesystem_store_datadir "$DATA/glance/staging/"
     ini "$f" os_glance_tasks_store filesystem_store_datadir "$DATA/glance/tasks/"
     ini "$f" paste_deploy flavor keystone
-    ini "$f" paste_deploy config_file "$VENV/etc/glance/glance-api-paste.ini"
+    # In the config directory: glance of 2024.1 reads it from there
+    # whatever paste_deploy says (glance.common.wsgi_app.CONFIG_FILES).
+    cp "$VENV/etc/glance/glance-api-paste.ini" "$ETC/glance/glance-api-paste.ini"
+    ini "$f" paste_deploy config_file "$ETC/glance/glance-api-paste.ini"
     authtoken "$f" glance
 }
 

@@ -17,7 +17,15 @@ first ports query fails with "type object 'Port' has no attribute
 SQLAlchemy has configured its mappers: do it once the app is loaded.
 """
 
-from neutron.wsgi.api import application  # noqa: F401
 from sqlalchemy import orm
+
+try:
+    from neutron.wsgi.api import application  # noqa: F401
+except ImportError:
+    # neutron of 2024.1 has no WSGI module: what its generated WSGI
+    # script (bin/neutron-api) calls.
+    from neutron.cmd.eventlet import server
+
+    application = server.main_api_eventlet()
 
 orm.configure_mappers()
