@@ -37,6 +37,7 @@ from sqlalchemy import exc as sa_exc
 from nova_rt import conf as rt_conf
 from nova_rt.host import facts as host_facts
 from nova_rt.scheduler import prefilter
+from tests.functional import realtime_base
 
 ISOLATED = frozenset(range(2, 12))
 FACTS = {
@@ -73,7 +74,8 @@ def update_provider_tree(self, provider_tree, nodename, allocations=None):
                                  *host_facts.to_traits(FACTS[nodename]))
 
 
-class RealtimeSchedulingTest(base.ServersTestBase):
+class RealtimeSchedulingTest(realtime_base.PatientWaits,
+                             base.ServersTestBase):
 
     microversion = 'latest'
     ADMIN_API = True
