@@ -55,22 +55,10 @@ pid_of() {
     [[ -s $f ]] && cat "$f"
 }
 
-# running PID: the process exists and has not exited. An exited daemon
-# (its parent, tools/cloud, long gone) stays a zombie until init reaps it,
-# which this kind of machine's init does every second or two, and kill -0
-# still finds a zombie: every stop waited that out (measured: 1.3-1.8 s).
-running() {
-    local stat
-    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-    # The state follows the command name, which may hold spaces.
-    stat=${stat##*) }
-    [[ ${stat%% *} != Z ]]
-}
-
 alive() {
     local pid
     pid=$(pid_of "$1") || return 1
-    running "$pid"
+    kill -0 "$pid" 2>/dev/null
 }
 
 show_log() {
@@ -150,9 +138,9 @@ signal_service() {
 # gone PID SECONDS: wait until the process has exited.
 gone() {
     local pid=$1 deadline=$((SECONDS + $2))
-    while running "$pid"; do
+    while kill -0 "$pid" 2>/dev/null; do
         ((SECONDS < deadline)) || return 1
-        sleep 0.1
+        sleep 0.2
     done
 }
 
@@ -160,7 +148,7 @@ gone() {
 stop_one() {
     local name=$1 pid
     pid=$(pid_of "$name") || return 0
-    if running "$pid"; then
+    if kill -0 "$pid" 2>/dev/null; then
         signal_service "$pid" TERM
         if ! gone "$pid" "$STOP_GRACE"; then
             log "$name (pid $pid) ignored SIGTERM for ${STOP_GRACE}s: SIGKILL"
@@ -177,7 +165,7 @@ stop_one() {
 kill_one() {
     local name=$1 sig=$2 pid
     pid=$(pid_of "$name") || die "$name is not running (no PID file)"
-    running "$pid" || die "$name (pid $pid) is not running"
+    kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) is not running"
     signal_service "$pid" "$sig"
     # Printed as soon as the signal is out, so that a caller reading this
     # output can look at the cloud before the process is gone (a SIGTERM
