@@ -22,6 +22,7 @@ import subprocess
 import time
 
 from nova_rt_tempest_plugin import hostside
+from nova_rt_tempest_plugin import servicestate
 from nova_rt_tempest_plugin.tests import base
 from oslo_log import log as logging
 from tempest.common import waiters
@@ -62,7 +63,18 @@ class CloudTest(base.RealtimeTest):
                      proc.stdout, proc.stderr)
         self.assertEqual(0, proc.returncode, '%s failed:\n%s%s' % (
             ' '.join(argv), proc.stdout[-3000:], proc.stderr[-3000:]))
+        self.note_restart(args, time.time())
         return proc.stdout + proc.stderr
+
+    def note_restart(self, args, done):
+        """Remember when a command that restarts computes returned (see
+        wait_computes_enabled).
+        """
+        restarted = getattr(self, '_restarted', None)
+        if restarted is None:
+            restarted = self._restarted = {}
+        for host in servicestate.restarted_hosts(args):
+            restarted[host] = done
 
     def signal_and_look(self, signal, service, look, timeout=120):
         """Send ``signal`` to ``service`` through the cloud command and call
@@ -108,8 +120,12 @@ class CloudTest(base.RealtimeTest):
                 if t.tid == pid or t.vcpu is not None}
 
     def wait_computes_enabled(self, timeout=180):
-        """Until every nova-compute is enabled and up; logs how long."""
+        """Until every nova-compute is enabled and up, and each one the
+        cloud command restarted (or whose database, queue or libvirtd) has
+        reported since (nova_rt_tempest_plugin.servicestate); logs how long.
+        """
         started = time.monotonic()
+        restarted = getattr(self, '_restarted', {})
         while True:
             services = self.os_admin.services_client.list_services(
                 binary='nova-compute')['services']
@@ -118,6 +134,12 @@ class CloudTest(base.RealtimeTest):
                                            s.get('disabled_reason'))
                        for s in services
                        if s['status'] != 'enabled' or s['state'] != 'up']
+            waiting += ['%s: no report since its restart (last %s)' % (
+                s['host'], s.get('updated_at'))
+                for s in services
+                if not servicestate.reported_since(s, max(
+                    (restarted[k] for k in (s['host'], '*')
+                     if k in restarted), default=None))]
             if not waiting:
                 LOG.info('computes enabled and up after %.1f s',
                          time.monotonic() - started)

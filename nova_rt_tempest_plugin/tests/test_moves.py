@@ -422,8 +422,12 @@ class AbortedMoveTest(MovesTest):
         self.wait_migration(server['id'], 'cancelled')
         waiters.wait_for_server_status(self.servers_client, server['id'],
                                        'ACTIVE')
-        # Still ACTIVE once nova has finished rolling back.
-        time.sleep(5)
+        # Nova has finished rolling back once the migration holds no
+        # allocation (what it held went back to the server, on the source).
+        with self.microversion('2.59'):
+            rolled_back = self.last_migration(server['id'])['uuid']
+        self.assertEqual({}, self.allocations_left([rolled_back], 120),
+                         'the aborted migration kept its allocations')
         state = self.admin_show(server['id'])
         self.assertEqual(('ACTIVE', None),
                          (state['status'], state['OS-EXT-STS:task_state']))

@@ -24,6 +24,7 @@ from unittest import mock
 import fixtures
 from nova_rt_tempest_plugin import faultdetails
 from nova_rt_tempest_plugin import hostside
+from nova_rt_tempest_plugin import servicestate
 import testtools
 
 from nova_rt.core import cpuset
@@ -400,3 +401,54 @@ class FaultDetailsTest(testtools.TestCase):
     def test_no_details(self):
         for details in (None, '', 'Build of instance x aborted'):
             self.assertEqual([], faultdetails.raising_frames(details))
+
+
+class ServiceStateTest(testtools.TestCase):
+    """A restarted compute is back once it reported after the restart."""
+
+    # 2026-12-07 15:34:53.2 UTC: when the restart returned.
+    DONE = 1796657693.2
+
+    def service(self, updated_at):
+        return {'host': 'compute2', 'state': 'up', 'status': 'enabled',
+                'updated_at': updated_at}
+
+    def test_the_stopped_process_last_report_does_not_count(self):
+        for stamp in ('2026-12-07T15:34:50.000000',
+                      '2026-12-07T15:34:53.000000',
+                      # rounded up by the database from 15:34:53.6
+                      '2026-12-07T15:34:54.000000'):
+            self.assertFalse(servicestate.reported_since(
+                self.service(stamp), self.DONE), stamp)
+
+    def test_a_report_after_the_restart_counts(self):
+        self.assertTrue(servicestate.reported_since(
+            self.service('2026-12-07T15:34:58.000000'), self.DONE))
+        self.assertTrue(servicestate.reported_since(
+            self.service('2026-12-07T15:34:58+00:00'), self.DONE))
+
+    def test_no_report_yet_and_nothing_to_wait_for(self):
+        self.assertFalse(servicestate.reported_since(
+            self.service(None), self.DONE))
+        self.assertTrue(servicestate.reported_since(
+            self.service(None), None))
+
+    def test_which_computes_a_command_restarted(self):
+        self.assertEqual(['compute2'], servicestate.restarted_hosts(
+            ['restart', 'nova-compute@compute2']))
+        self.assertEqual(['compute1'], servicestate.restarted_hosts(
+            ['poweron', 'compute1']))
+        self.assertEqual(['compute1', 'compute2'],
+                         servicestate.restarted_hosts(
+                             ['start', 'nova-compute@compute1',
+                              'nova-compute@compute2']))
+        for shared in (['restart', 'libvirtd'],
+                       ['start', 'mariadb', 'rabbitmq'], ['up'],
+                       ['upgrade', '--to', '2026.1']):
+            self.assertEqual(['*'], servicestate.restarted_hosts(shared),
+                             shared)
+        for other in (['config', 'compute1', 'libvirt', 'x', '1'],
+                      ['stop', 'nova-compute@compute1'], ['down'],
+                      ['kill', '--signal', 'KILL', 'nova-compute@compute1'],
+                      []):
+            self.assertEqual([], servicestate.restarted_hosts(other), other)

@@ -21,7 +21,6 @@ cell, the test guest's images, the ordinary flavors and tempest.conf.
 
 import argparse
 import configparser
-import datetime
 import hashlib
 import os
 import subprocess
@@ -30,6 +29,10 @@ import time
 
 import openstack
 import yaml
+
+# The checkout this script is in.
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 HOST = '127.0.0.1'
 KEYSTONE = 'http://%s:5000/v3' % HOST
@@ -183,23 +186,20 @@ def wait_computes(args, conn):
 
 def service_up(args):
     """Exit 0 once the nova-compute of ``args.host`` reported in after
-    ``args.since`` (epoch seconds): a restarted service is up again. A
+    ``args.since`` (epoch seconds): a restarted service is up again, by
+    the tempest plugin's rule (nova_rt_tempest_plugin.servicestate). A
     service an operator forced down reports in but stays down until
     unforced, as after an evacuation.
     """
+    sys.path.insert(0, TOP)
+    from nova_rt_tempest_plugin import servicestate
     conn = connect(args, ADMIN_CLOUD)
-    since = datetime.datetime.fromtimestamp(args.since,
-                                            datetime.timezone.utc)
     for service in conn.compute.services(binary='nova-compute',
                                          host=args.host):
-        updated = service.updated_at
-        if not updated or (service.state != 'up' and
-                           not service.is_forced_down):
+        if service.state != 'up' and not service.is_forced_down:
             continue
-        stamp = datetime.datetime.fromisoformat(updated.replace('Z', ''))
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=datetime.timezone.utc)
-        if stamp >= since:
+        if servicestate.reported_since({'updated_at': service.updated_at},
+                                       args.since):
             return
     raise SystemExit(1)
 
