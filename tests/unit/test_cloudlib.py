@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import fixtures
 import testtools
@@ -256,3 +257,53 @@ class CloudReleaseArgumentsTest(testtools.TestCase):
         self.a_cloud_of('2025.1')
         self.assert_refused("pins takes a server's UUID, not 'compute1'",
                             'pins', 'compute1')
+
+
+class StopTest(testtools.TestCase):
+    """tools/cloud's stop waits for a service's whole process group, and
+    no longer than that.
+    """
+
+    def bash(self, script):
+        env = dict(os.environ, top=cloudlib.TOP,
+                   NOVA_RT_CLOUD_DIR=self.useFixture(
+                       fixtures.TempDir()).path)
+        return subprocess.run(
+            ['bash', '-c', 'set -eu; source "$top/tools/cloudlib/common.sh"; '
+             + script], capture_output=True, text=True, env=env, timeout=60)
+
+    def test_gone_waits_for_the_children_of_an_exited_leader(self):
+        # The leader (rabbitmq's script, uwsgi's master) exits at once; a
+        # child of its group lives on for a second and a half.
+        started = time.monotonic()
+        proc = self.bash(
+            'setsid sh -c "sleep 1.5 & exec sleep 0.1" & leader=$!; '
+            'sleep 0.3; '
+            'running "$leader" && echo "leader running"; '
+            'group_running "$leader" && echo "group running"; '
+            'gone "$leader" 10; '
+            'group_running "$leader" || echo "group gone"')
+        took = time.monotonic() - started
+        self.assertEqual('group running\ngroup gone\n', proc.stdout,
+                         proc.stderr)
+        self.assertGreater(took, 1.4)
+
+    def test_gone_gives_up_at_its_deadline(self):
+        proc = self.bash('setsid sleep 30 & pid=$!; '
+                         'gone "$pid" 1 || echo "still there"; '
+                         'kill "$pid"')
+        self.assertEqual('still there\n', proc.stdout, proc.stderr)
+
+    def test_a_zombie_is_not_running(self):
+        # The leader exits; its parent (the inner shell, stopped) does not
+        # reap it: a zombie, as a daemon stays until init reaps it.
+        proc = self.bash(
+            'sh -c "sleep 0.1 & echo \\$! >\\"$NOVA_RT_CLOUD_DIR/pid\\"; '
+            'kill -STOP \\$\\$" & parent=$!; sleep 0.5; '
+            'pid=$(cat "$NOVA_RT_CLOUD_DIR/pid"); '
+            'grep -q "^State:.*Z" /proc/$pid/status && echo zombie; '
+            'running "$pid" || echo "not running"; '
+            'gone "$pid" 5 && echo gone; '
+            'kill -9 "$parent"')
+        self.assertEqual('zombie\nnot running\ngone\n', proc.stdout,
+                         proc.stderr)

@@ -242,7 +242,7 @@ start_host() {
 # ns_pid NAME: the PID to nsenter for host NAME.
 ns_pid() {
     local pid
-    pid=$(cat "$RUN/host@$1.ns" 2>/dev/null) && kill -0 "$pid" 2>/dev/null \
+    pid=$(cat "$RUN/host@$1.ns" 2>/dev/null) && running "$pid" \
         || return 1
     echo "$pid"
 }

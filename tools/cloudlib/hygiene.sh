@@ -74,7 +74,7 @@ clear_leftovers() {
         [[ -e $f ]] || continue
         name=$(basename "$f" .pid)
         pid=$(cat "$f" 2>/dev/null || true)
-        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        if [[ -n $pid ]] && running "$pid"; then
             running=1
             continue
         fi
