@@ -82,9 +82,9 @@ cmd_upgrade() {
     write_configs
     configure_nova "$(cat "$RUN/computes")"
     db_upgrade
-    for name in keystone placement glance neutron; do
-        up_service "$name"
-    done
+    # The API services answer on their own: started together. Nova's
+    # after them (each calls keystone and placement as it starts).
+    start_nova keystone placement glance neutron
     start_nova nova-conductor nova-scheduler nova-api
     start_nova "${moving[@]}"
     local t_up=$SECONDS
@@ -166,17 +166,41 @@ upgrade_checks() {
     ((failed == 0)) || die "an upgrade check was not clean (its report above)"
 }
 
-# db_upgrade: each service's schema to the running release's, in order.
+# db_sync NAME CMD...: CMD, its output in logs/upgrade-db-NAME.log.
+db_sync() {
+    local name=$1
+    shift
+    "$@" >>"$LOGS/upgrade-db-$name.log" 2>&1
+}
+
+# db_upgrade: each service's schema to the running release's: the
+# services' databases side by side (each its own), Nova's API database
+# before its cell's; each command's output in logs/upgrade-db-NAME.log.
 db_upgrade() {
-    local nc=$ETC/nova/nova.conf
-    {
-        "$VENV/bin/keystone-manage" --config-file "$ETC/keystone/keystone.conf" db_sync &&
-        "$VENV/bin/placement-manage" --config-file "$ETC/placement/placement.conf" db sync &&
-        "$VENV/bin/glance-manage" --config-file "$ETC/glance/glance-api.conf" db_sync &&
-        "$VENV/bin/neutron-db-manage" --config-file "$ETC/neutron/neutron.conf" upgrade heads &&
-        "$VENV/bin/nova-manage" --config-file "$nc" api_db sync &&
-        "$VENV/bin/nova-manage" --config-file "$nc" db sync
-    } >>"$LOGS/upgrade.log" 2>&1 || { show_log upgrade; die "a database schema upgrade failed"; }
+    local nc=$ETC/nova/nova.conf name failed=()
+    local -A syncs=()
+    db_sync keystone "$VENV/bin/keystone-manage" \
+        --config-file "$ETC/keystone/keystone.conf" db_sync &
+    syncs[keystone]=$!
+    db_sync placement "$VENV/bin/placement-manage" \
+        --config-file "$ETC/placement/placement.conf" db sync &
+    syncs[placement]=$!
+    db_sync glance "$VENV/bin/glance-manage" \
+        --config-file "$ETC/glance/glance-api.conf" db_sync &
+    syncs[glance]=$!
+    db_sync neutron "$VENV/bin/neutron-db-manage" \
+        --config-file "$ETC/neutron/neutron.conf" upgrade heads &
+    syncs[neutron]=$!
+    { db_sync nova "$VENV/bin/nova-manage" --config-file "$nc" api_db sync &&
+        db_sync nova "$VENV/bin/nova-manage" --config-file "$nc" db sync; } &
+    syncs[nova]=$!
+    for name in "${!syncs[@]}"; do
+        wait "${syncs[$name]}" || failed+=("$name")
+    done
+    for name in "${failed[@]}"; do
+        show_log "upgrade-db-$name"
+    done
+    ((${#failed[@]} == 0)) || die "a database schema upgrade failed: ${failed[*]}"
 }
 
 # upgrade_check PATH ARG...: an oslo.upgradecheck command must say Success (0);
