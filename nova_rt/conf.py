@@ -209,8 +209,13 @@ host's /sys and /proc elsewhere.
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    # A group of this conf's own: oslo.config copies a registered group
+    # shallowly, so every ConfigOpts given the same OptGroup object would
+    # share its options' state, overrides included (a test's override of
+    # host_root showed up in another command's configuration).
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
+                                     help=GROUP.help))
+    conf.register_opts(OPTS, group=GROUP.name)
 
 
 def list_opts():

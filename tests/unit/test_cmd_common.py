@@ -82,6 +82,16 @@ class LoadConfTest(testtools.TestCase):
         self.assertEqual(7, common.load_conf(
             []).nova_rt.default_vcpu_priority)
 
+    def test_each_conf_keeps_its_own_overrides(self):
+        first = common.load_conf([self.nova_conf])
+        second = common.load_conf([self.nova_conf])
+        first.set_override('host_root', '/elsewhere', group='nova_rt')
+        self.addCleanup(first.clear_override, 'host_root', group='nova_rt')
+        self.assertEqual('/elsewhere', first.nova_rt.host_root)
+        self.assertEqual('/', second.nova_rt.host_root)
+        self.assertEqual('/', common.load_conf(
+            [self.nova_conf]).nova_rt.host_root)
+
     def test_config_dir_alone(self):
         conf = common.load_conf(self.args(
             '--config-dir', os.path.join(self.tmp, 'nova.conf.d')))
