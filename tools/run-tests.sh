@@ -22,6 +22,9 @@
 #                                   # upper-constraints (tools/releases/)
 #   tools/run-tests.sh --matrix     # unit on every other release,
 #                                   # functional on the SLURP ones
+#   tools/run-tests.sh [--matrix|--release R] --install-only [upgrade]
+#                                   # the venv(s) only, no tier (with
+#                                   # upgrade: its releases' services too)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +46,11 @@ release=$newest
 if [ "${1:-}" = --release ]; then
     release=${2:-}
     shift $(( $# < 2 ? $# : 2 ))
+fi
+install_only=0
+if [ "${1:-}" = --install-only ]; then
+    install_only=1
+    shift
 fi
 constraints=tools/releases/$release.txt
 if [ -z "$release" ] || [ ! -f "$constraints" ]; then
@@ -89,6 +97,28 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || \
         "install.${release//./_}_s=$(( SECONDS - install_started ))"
 fi
 
+# The upgrade tier's releases, "FROM TO": the SLURP release before the
+# newest SLURP one, and that one, unless NOVA_RT_UPGRADE_FROM/_TO say.
+upgrade_releases() {
+    local slurp from to
+    slurp=$("$venv/bin/python" -c 'from nova_rt import releases; print(*releases.SLURP)')
+    to=${NOVA_RT_UPGRADE_TO:-$(tr ' ' '\n' <<<"$slurp" | tail -n 1)}
+    from=${NOVA_RT_UPGRADE_FROM:-$(tr ' ' '\n' <<<"$slurp" | grep -B1 -x "$to" | head -n 1)}
+    echo "$from $to"
+}
+
+# --install-only: the venv; with the upgrade tier named, both of its
+# releases' cloud services too (tools/cloud-deps.sh).
+if [ "$install_only" = 1 ] && [ "$matrix" = 0 ]; then
+    case " $* " in
+        *" upgrade "*)
+            read -r from to < <(upgrade_releases)
+            "$top/tools/cloud-deps.sh" --release "$from"
+            "$top/tools/cloud-deps.sh" --release "$to" ;;
+    esac
+    exit 0
+fi
+
 # --matrix: the tiers of the other releases (doc/source/releases.rst):
 # unit on every supported release, functional on the SLURP ones too; the
 # newest runs everything in a run without --release.
@@ -100,6 +130,7 @@ if [ "$matrix" = 1 ]; then
         [ "$other" = "$newest" ] && continue
         tiers=unit
         case " $slurp " in *" $other "*) tiers="unit functional" ;; esac
+        [ "$install_only" = 1 ] && tiers=--install-only
         # shellcheck disable=SC2086  # one word per tier
         NOVA_RT_VENV='' "$0" --release "$other" $tiers || matrix_status=1
     done
@@ -163,10 +194,8 @@ done
 # one compute more than its pinned guests (nova_rt_tempest_plugin.tests.
 # upgrade): the test itself calls tools/cloud upgrade.
 run_upgrade_tier() {
-    local slurp from to
-    slurp=$("$venv/bin/python" -c 'from nova_rt import releases; print(*releases.SLURP)')
-    to=${NOVA_RT_UPGRADE_TO:-$(tr ' ' '\n' <<<"$slurp" | tail -n 1)}
-    from=${NOVA_RT_UPGRADE_FROM:-$(tr ' ' '\n' <<<"$slurp" | grep -B1 -x "$to" | head -n 1)}
+    local from to
+    read -r from to < <(upgrade_releases)
     if [ -z "$from" ] || [ "$from" = "$to" ]; then
         echo "upgrade: no release before $to to upgrade from"
         return 1
