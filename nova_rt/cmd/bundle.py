@@ -43,7 +43,8 @@ def _url(text):
 
 def register(commands):
     parser = commands.add_parser(
-        'guest', help='nova-rt-guest for stock cloud images')
+        'guest', help='nova-rt-guest for stock cloud images; the running '
+                      'guests\' drift')
     actions = parser.add_subparsers(dest='action', metavar='ACTION')
     actions.required = True
     bundle = actions.add_parser(
@@ -57,6 +58,7 @@ def register(commands):
                              'sha256); without it the user-data embeds the '
                              'zipapp, when that fits nova\'s limit')
     bundle.set_defaults(func=write_bundle)
+    return actions
 
 
 def write_bundle(args, out=None):

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The ``nova-rt`` command: ``flavor explain``, ``host check``, ``host plan``,
-``latency run|report|certify``, ``fleet``, ``status``, ``guest bundle``.
+``latency run|report|certify``, ``fleet``, ``status``, ``guest bundle``,
+``guest check``.
 
 Exit codes: 0 success (a valid flavor, a ready host), 1 a negative answer
 (an invalid flavor, a host that is not ready), 2 a usage or internal error.
@@ -30,6 +31,7 @@ from nova_rt.cmd import fleet
 from nova_rt.cmd import host
 from nova_rt.cmd import latency
 from nova_rt.cmd import status
+from nova_rt.cmd import watch
 
 LOG = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ def build_parser():
                                      parser_class=cmd_args.Parser)
     commands.required = True
     flavor.register(commands)
-    bundle.register(commands)
+    watch.register(bundle.register(commands))
     fleet.register(commands)
     host.register(commands)
     latency.register(commands, common.load_conf)
