@@ -9,10 +9,10 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""A running guest's drift, on /proc trees and domains captured from the
-integration cloud's guests (tools/cloud, Nova 2026.2, TCG): rt.small, a
-mixed guest (vCPU 0 housekeeping on CPU 0, vCPU 1 FIFO 10 on CPU 1, the
-emulator and IOThread 1 on CPU 0, memory locked) and an ordinary guest.
+"""A running guest's drift, on real /proc trees and domains
+(tests/unit/captured/watch/README.rst): the integration cloud's guests, and
+a QEMU set as rt.small's domain asks, then changed behind it with chrt and
+taskset.
 """
 
 import os
@@ -192,39 +192,43 @@ class DriftTest(testtools.TestCase):
             self.assertEqual((drift.OK, ()), (report.status,
                                               report.differences), name)
 
+    def report_of(self, name):
+        return [str(d) for d in CapturedGuest(self, name).report()
+                .differences]
+
+    def test_a_qemu_set_as_the_domain_asks(self):
+        self.assertEqual([], self.report_of('qemu-healthy'))
+
     def test_a_vcpu_chrt_to_another_priority(self):
-        guest = CapturedGuest(self, 'rt-small-healthy')
-        vcpu1 = guest.task('CPU 1/TCG')
-        # Field 40 (rt_priority) 10 -> 20: the stat line ends "10 1 ...".
-        guest.edit(vcpu1, 'stat', ' 1 10 1 ', ' 1 20 1 ')
+        guest = CapturedGuest(self, 'qemu-vcpu-chrt')
         report = guest.report()
         self.assertEqual(drift.DRIFT, report.status)
-        self.assertEqual(['vCPU 1 (thread %d) scheduling: fifo 10 '
-                          'expected, fifo 20 found' % vcpu1],
+        self.assertEqual(['vCPU 1 (thread 4682) scheduling: fifo 10 '
+                          'expected, fifo 20 found'],
                          [str(d) for d in report.differences])
 
-    def test_moved_threads_and_unlocked_memory(self):
+    def test_a_vcpu_let_onto_every_cpu(self):
+        self.assertEqual(['vCPU 1 (thread 4682) affinity: CPUs 1 expected, '
+                          'CPUs 0-1 found'],
+                         self.report_of('qemu-vcpu-taskset'))
+
+    def test_an_iothread_moved_onto_the_realtime_cpu(self):
+        self.assertEqual(['IOThread 1 (thread 4680) affinity: CPUs 0 '
+                          'expected, CPUs 1 found'],
+                         self.report_of('qemu-iothread-moved'))
+
+    def test_memory_not_locked(self):
+        self.assertEqual(['locked memory: at least 131072 KiB expected, 0 '
+                          'KiB found'], self.report_of('qemu-unlocked'))
+
+    def test_an_emulator_thread_moved(self):
         guest = CapturedGuest(self, 'rt-small-healthy')
-        vcpu1 = guest.task('CPU 1/TCG')
         worker = guest.task('worker')
-        guest.edit(vcpu1, 'status', 'Cpus_allowed_list:\t1',
-                   'Cpus_allowed_list:\t0-1')
         guest.edit(worker, 'status', 'Cpus_allowed_list:\t0',
                    'Cpus_allowed_list:\t1')
-        with open(os.path.join(guest.root, 'proc', str(guest.pid),
-                               'status')) as f:
-            status = f.read()
-        with open(os.path.join(guest.root, 'proc', str(guest.pid),
-                               'status'), 'w') as f:
-            f.write(status.replace('VmLck:\t  807972 kB',
-                                   'VmLck:\t       0 kB'))
-        self.assertEqual(
-            ['emulator thread %d (worker) affinity: CPUs 0 expected, '
-             'CPUs 1 found' % worker,
-             'vCPU 1 (thread %d) affinity: CPUs 1 expected, CPUs 0-1 '
-             'found' % vcpu1,
-             'locked memory: at least 131072 KiB expected, 0 KiB found'],
-            [str(d) for d in guest.report().differences])
+        self.assertEqual(['emulator thread %d (worker) affinity: CPUs 0 '
+                          'expected, CPUs 1 found' % worker],
+                         [str(d) for d in guest.report().differences])
 
     def test_what_cannot_be_read_is_unknown_never_fine(self):
         guest = CapturedGuest(self, 'rt-small-healthy')
