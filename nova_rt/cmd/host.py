@@ -35,6 +35,7 @@ from nova_rt.host import metrics
 from nova_rt.host import pinning
 from nova_rt.host import plan as host_plan
 from nova_rt.host import profile as host_profile
+from nova_rt.watch import guests
 
 
 DEFAULT_SMI_INTERVAL = 0.25
@@ -155,9 +156,11 @@ def _write_metrics(args, conf, profile, report, latency, dedicated, out):
         lab=conf.nova_rt.lab_mode).lab
     usage, problem = pinning.count(dedicated,
                                    _libvirt_domains(args.libvirt_uri))
+    reports, guests_problem = guests.reports_or_problem(_root(args, conf))
     text = metrics.render(metrics.Snapshot(
         report=report, lab=lab, latency=latency, audited_at=time.time(),
-        pcpus=usage, pcpus_problem=problem))
+        pcpus=usage, pcpus_problem=problem, guests=reports,
+        guests_problem=guests_problem))
     if args.output:
         metrics.write_textfile(args.output, text)
     else:

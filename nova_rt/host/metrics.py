@@ -31,6 +31,7 @@ from nova_rt.core import cpuset
 from nova_rt.core import exception
 
 GAUGE = 'gauge'
+COUNTER = 'counter'
 # What node_exporter's textfile collector reads from its directory.
 SUFFIX = '.prom'
 CHECK_STATUSES = ('pass', 'warn', 'fail', 'unknown')
@@ -51,6 +52,9 @@ class Snapshot:
     :param audited_at: when the audit ran, seconds since the epoch
     :param pcpus: ``pinning.PcpuUsage``, or None when it could not be
         counted (``pcpus_problem`` says why)
+    :param guests: the running real-time guests' ``drift.GuestReport``
+        (nova_rt.watch), or None when they could not be checked
+        (``guests_problem`` says why)
     """
 
     report: typing.Any
@@ -59,6 +63,10 @@ class Snapshot:
     audited_at: float
     pcpus: typing.Any = None
     pcpus_problem: typing.Optional[str] = None
+    # The running real-time guests' drift.GuestReport, or None when they
+    # could not be checked (``guests_problem`` says why).
+    guests: typing.Any = None
+    guests_problem: typing.Optional[str] = None
 
 
 def _escape(value):
@@ -85,7 +93,7 @@ class _Exposition:
     def __init__(self):
         self.lines = []
 
-    def family(self, name, help_text, samples):
+    def family(self, name, help_text, samples, kind=GAUGE):
         """One metric family: HELP, TYPE, then its samples (value,
         labels); nothing at all when there is no sample.
         """
@@ -93,7 +101,7 @@ class _Exposition:
         if not samples:
             return
         self.lines.append('# HELP %s %s' % (name, help_text))
-        self.lines.append('# TYPE %s %s' % (name, GAUGE))
+        self.lines.append('# TYPE %s %s' % (name, kind))
         self.lines.extend(_sample(name, value, labels)
                           for value, labels in samples)
 
@@ -169,12 +177,52 @@ def _pcpus(out, snap):
                [(usage.realtime_instances, ())])
 
 
+GUEST_STATUSES = ('ok', 'drift', 'unknown')
+
+
+def _guests(out, snap):
+    reports = snap.guests
+    if reports is None:
+        out.comment('nova-rt: real-time guests not checked: %s'
+                    % (snap.guests_problem or 'unknown'))
+        return
+    out.family('nova_rt_guests',
+               'Running real-time guests by status: as their domain asks '
+               '(ok), drifted from it, or not fully readable (unknown).',
+               [(sum(r.status == status for r in reports),
+                 (('status', status),)) for status in GUEST_STATUSES])
+    # Not 'instance': Prometheus gives the scraped target that label.
+    labels = [(r, (('uuid', r.uuid or ''), ('domain', r.name)))
+              for r in reports]
+    out.family('nova_rt_guest_drift',
+               'Differences between a running real-time guest\'s threads '
+               'or locked memory and its domain (0: as asked); nova-rt '
+               'guest check names them.',
+               [(len(r.drifted), lab) for r, lab in labels])
+    out.family('nova_rt_guest_unknown',
+               'What could not be read of a running real-time guest (0: '
+               'everything was).',
+               [(len(r.unknown), lab) for r, lab in labels])
+    loads = [(load, lab + (('vcpu', str(load.vcpu)),))
+             for r, lab in labels for load in r.loads]
+    out.family('nova_rt_guest_vcpu_run_delay_seconds_total',
+               'Time a real-time vCPU thread waited on a run queue since it '
+               'started (schedstat); alone on its isolated CPU it stays '
+               'near 0.', [(load.run_delay_ns / 1e9, lab)
+                          for load, lab in loads], kind=COUNTER)
+    out.family('nova_rt_guest_vcpu_involuntary_switches_total',
+               'Times a real-time vCPU thread was preempted since it '
+               'started.', [(load.involuntary_switches, lab)
+                            for load, lab in loads], kind=COUNTER)
+
+
 def render(snap):
     """The text exposition of a ``Snapshot``."""
     out = _Exposition()
     _host(out, snap)
     _latency(out, snap.latency)
     _pcpus(out, snap)
+    _guests(out, snap)
     return out.text()
 
 

@@ -35,6 +35,7 @@ from nova_rt.host import model
 from nova_rt.host import pinning
 from nova_rt.host import profile as host_profile
 from nova_rt.latency import certificate
+from nova_rt.watch import guests
 
 LOG = logging.getLogger(__name__)
 
@@ -169,10 +170,12 @@ class HostAuditService:
         usage, problem = None, 'no domain reader'
         if self._domains is not None:
             usage, problem = pinning.count(audited.dedicated, self._domains)
+        reports, guests_problem = guests.reports_or_problem(self._root)
         return metrics.Snapshot(
             report=audited.report, lab=audited.facts.lab, latency=latency,
             audited_at=audited.audited_at or self._wall_clock(),
-            pcpus=usage, pcpus_problem=problem)
+            pcpus=usage, pcpus_problem=problem, guests=reports,
+            guests_problem=guests_problem)
 
 
 def _not_audited(now, error, wall):

@@ -104,3 +104,13 @@ def check_host(reader, names=None, realtime_only=True):
             continue
         reports.append(check_guest(reader, guest))
     return sorted(reports, key=lambda r: r.name)
+
+
+def reports_or_problem(root):
+    """(check_host's reports, None), or (None, why) when the host's guests
+    cannot be listed: what the metrics show either way.
+    """
+    try:
+        return check_host(host_reader.HostReader(root)), None
+    except host_reader.HostFileError as e:
+        return None, str(e)

@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import stat
 
 import fixtures
@@ -32,6 +33,7 @@ from nova_rt.host import service
 from nova_rt.latency import certificate
 from tests.unit.host import base
 from tests.unit.host import test_cmd_host
+from tests.unit.watch import test_drift
 
 CAPTURED = os.path.join(os.path.dirname(os.path.dirname(__file__)),
                         'captured', 'cloud-rt-small-domain.xml')
@@ -306,6 +308,29 @@ class ExportMetricsTest(base.TestCase):
         for key, value in cli.items():
             self.assertEqual(value, found[key], key)
 
+    def test_the_running_realtime_guests(self):
+        # A mixed guest of the integration cloud (its libvirt status file
+        # and its QEMU's /proc files) running on this tree.
+        shutil.copytree(os.path.join(test_drift.WATCH, 'host-mixed-rr'),
+                        self.root, dirs_exist_ok=True)
+        self.audit.export_metrics()
+        found = samples(self.read())
+        self.assertEqual(1, found[('nova_rt_guests', '{status="ok"}')])
+        self.assertEqual(0, found[(
+            'nova_rt_guest_drift', '{uuid="50b460e6-9ca8-4b8a-9174-'
+            '79665f09d24e",domain="instance-00000059"}')])
+        code, out, err = test_cmd_host.main([
+            'host', 'check', '--root', self.root, '--config-file',
+            os.path.join(self.root, 'etc/nova/nova.conf'),
+            '--smi-interval', '0', '--format', 'prometheus',
+            '--libvirt-uri', 'test:///nonexistent'])
+        self.assertIn('nova_rt_guests{status="ok"} 1\n', out)
+
+    def test_guests_not_checked_say_why(self):
+        self.audit.export_metrics()
+        self.assertIn('# nova-rt: real-time guests not checked: '
+                      '/run/libvirt/qemu: missing', self.read())
+
     def test_unset_writes_nothing(self):
         self.conf.set_override('metrics_file', None, group='nova_rt')
         self.audit.export_metrics()
@@ -393,7 +418,9 @@ class DashboardTest(base.TestCase):
         used = set(re.findall(r'\bnova_rt_[a-z_]+', ' '.join(exprs)))
         text = metrics.render(metrics.Snapshot(
             report=report(), lab=False, latency=CERTIFIED, audited_at=1.0,
-            pcpus=pinning.PcpuUsage(1, 0, 0, 1, 0)))
+            pcpus=pinning.PcpuUsage(1, 0, 0, 1, 0),
+            guests=[test_drift.CapturedGuest(
+                self, 'qemu-healthy').report()]))
         rendered = {name for name, _ in samples(text)}
         self.assertTrue(used)
         self.assertEqual(set(), used - rendered)

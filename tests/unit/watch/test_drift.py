@@ -21,7 +21,10 @@ import shutil
 import fixtures
 import testtools
 
+from nova_rt.host import checks
+from nova_rt.host import metrics
 from nova_rt.host import reader
+from nova_rt.latency import certificate
 from nova_rt.watch import drift
 from nova_rt.watch import expected
 from nova_rt.watch import guests
@@ -325,3 +328,54 @@ class HostTest(testtools.TestCase):
         shutil.rmtree(self.status_dir)
         self.assertRaises(reader.HostFileMissing, guests.check_host,
                           self.reader)
+
+
+class GuestMetricsTest(testtools.TestCase):
+    """The running real-time guests in the metrics file's exposition."""
+
+    def render(self, reports, problem=None):
+        snap = metrics.Snapshot(
+            report=checks.Report(ready=True, kernel='preempt_rt',
+                                 isolated_cpus=frozenset({1}), findings=()),
+            lab=False, latency=certificate.Verdict(False, None, 'none'),
+            audited_at=1796600000.0, guests=reports, guests_problem=problem)
+        return metrics.render(snap)
+
+    def test_a_healthy_and_a_drifted_guest(self):
+        healthy = CapturedGuest(self, 'qemu-healthy').report()
+        drifted = CapturedGuest(self, 'qemu-vcpu-chrt').report()
+        drifted = drift.GuestReport('instance-0000002b', None,
+                                    drifted.differences, drifted.loads)
+        text = self.render([healthy, drifted])
+        uuid = 'f69fef98-5ebb-416a-9bd0-d5293ce28b0d'
+        for line in (
+                'nova_rt_guests{status="ok"} 1',
+                'nova_rt_guests{status="drift"} 1',
+                'nova_rt_guests{status="unknown"} 0',
+                'nova_rt_guest_drift{uuid="%s",domain="instance-'
+                '0000002a"} 0' % uuid,
+                'nova_rt_guest_drift{uuid="",'
+                'domain="instance-0000002b"} 1',
+                'nova_rt_guest_unknown{uuid="%s",domain="instance-'
+                '0000002a"} 0' % uuid,
+                '# TYPE nova_rt_guest_vcpu_run_delay_seconds_total counter',
+                '# TYPE nova_rt_guest_vcpu_involuntary_switches_total '
+                'counter'):
+            self.assertIn(line + '\n', text)
+        # One series per real-time vCPU: vCPU 1 only.
+        delays = [line for line in text.splitlines() if line.startswith(
+            'nova_rt_guest_vcpu_run_delay_seconds_total{')]
+        self.assertEqual(2, len(delays))
+        self.assertTrue(all('vcpu="1"' in line for line in delays))
+        load = healthy.loads[0]
+        self.assertEqual((1, 4682), (load.vcpu, load.tid))
+        self.assertIn(
+            'nova_rt_guest_vcpu_run_delay_seconds_total{uuid="%s",'
+            'domain="instance-0000002a",vcpu="1"} %r\n'
+            % (uuid, load.run_delay_ns / 1e9), text)
+
+    def test_guests_not_checked_say_why(self):
+        text = self.render(None, '/run/libvirt/qemu: denied')
+        self.assertIn('# nova-rt: real-time guests not checked: '
+                      '/run/libvirt/qemu: denied\n', text)
+        self.assertNotIn('nova_rt_guest', text)
