@@ -48,6 +48,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # nova-compute (threading mode) and the CLI do: without eventlet.
 PARTS = (
     ('host_check', {'OS_NOVA_DISABLE_EVENTLET_PATCHING': 'true'}, 300),
+    ('guest_watch', {'OS_NOVA_DISABLE_EVENTLET_PATCHING': 'true'}, 300),
     ('scheduler', {}, 900),
     ('fleet', {}, 900),
     ('driver', {}, 600),

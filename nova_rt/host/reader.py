@@ -300,6 +300,16 @@ class HostReader(object):
                 % (offset, len(data), size))
         return data
 
+    def signature(self, rel):
+        """(size, modification time in ns) of a file: whether it changed
+        since it was last read.
+        """
+        try:
+            st = os.stat(self.path(rel))
+        except (OSError, ValueError) as e:
+            raise _error(rel, e)
+        return st.st_size, st.st_mtime_ns
+
     def listdir(self, rel):
         """Names in a directory, sorted."""
         try:

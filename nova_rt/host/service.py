@@ -80,6 +80,7 @@ class HostAuditService:
         self._lock = threading.Lock()
         self._current = None
         self._metrics_problem = None
+        self._status_cache = guests.StatusCache()
 
     def current(self, refresh=False):
         """The audited host, audited again when older than the interval."""
@@ -170,7 +171,8 @@ class HostAuditService:
         usage, problem = None, 'no domain reader'
         if self._domains is not None:
             usage, problem = pinning.count(audited.dedicated, self._domains)
-        reports, guests_problem = guests.reports_or_problem(self._root)
+        reports, guests_problem = guests.reports_or_problem(
+            self._root, self._status_cache)
         return metrics.Snapshot(
             report=audited.report, lab=audited.facts.lab, latency=latency,
             audited_at=audited.audited_at or self._wall_clock(),

@@ -41,6 +41,36 @@ def _unknown(name, reason):
         'guest', '', reason, unknown=True),))
 
 
+class StatusCache(object):
+    """Each status file's RunningGuest while the file is unchanged (its
+    size and modification time): libvirt rewrites it when the domain
+    changes, and parsing it is most of a guest's check. One per
+    long-lived watcher (the compute's audit service).
+    """
+
+    def __init__(self):
+        self._entries = {}
+
+    def read(self, reader, filename):
+        path = '%s/%s' % (STATUS_DIR, filename)
+        key = (reader.root, path)
+        signature = reader.signature(path)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == signature:
+            return entry[1]
+        guest = read_status(reader, filename)
+        self._entries[key] = (signature, guest)
+        return guest
+
+    def keep_only(self, reader, filenames):
+        """Forget the files no longer there (guests gone)."""
+        wanted = {(reader.root, '%s/%s' % (STATUS_DIR, f))
+                  for f in filenames}
+        for key in list(self._entries):
+            if key[0] == reader.root and key not in wanted:
+                del self._entries[key]
+
+
 def read_status(reader, filename):
     """The RunningGuest of one libvirt status file; None when its domain
     is not running. Raises HostFileError or DomainInvalid.
@@ -77,22 +107,24 @@ def check_guest(reader, guest):
     return drift.check(guest.settings, found, locked, guest.pid)
 
 
-def check_host(reader, names=None, realtime_only=True):
+def check_host(reader, names=None, realtime_only=True, cache=None):
     """The drift reports of the host's running guests (only those whose
     domain name or instance UUID is in ``names``, when given; only the
     real-time ones unless
     ``realtime_only`` is False), sorted by name. A status file that
     cannot be read or parsed is a guest reported unknown; a host without
     libvirt's status directory raises HostFileError (nothing can be said
-    of any guest).
+    of any guest). ``cache``: a StatusCache kept between calls.
     """
     reports: ty.List[drift.GuestReport] = []
-    for filename in reader.listdir(STATUS_DIR):
-        if not filename.endswith('.xml'):
-            continue
+    filenames = [f for f in reader.listdir(STATUS_DIR) if f.endswith('.xml')]
+    if cache is None:
+        cache = StatusCache()
+    cache.keep_only(reader, filenames)
+    for filename in filenames:
         name = filename[:-len('.xml')]
         try:
-            guest = read_status(reader, filename)
+            guest = cache.read(reader, filename)
         except (host_reader.HostFileError, expected.DomainInvalid) as e:
             if names is None or name in names:
                 reports.append(_unknown(name, str(e)))
@@ -106,11 +138,11 @@ def check_host(reader, names=None, realtime_only=True):
     return sorted(reports, key=lambda r: r.name)
 
 
-def reports_or_problem(root):
+def reports_or_problem(root, cache=None):
     """(check_host's reports, None), or (None, why) when the host's guests
     cannot be listed: what the metrics show either way.
     """
     try:
-        return check_host(host_reader.HostReader(root)), None
+        return check_host(host_reader.HostReader(root), cache=cache), None
     except host_reader.HostFileError as e:
         return None, str(e)
