@@ -108,6 +108,11 @@ OPTS = [
                     'the cloud to, through cloud_command\'s "upgrade --to '
                     'RELEASE", with real-time guests running; empty: the '
                     'upgrade tests skip.'),
+    cfg.BoolOpt('upgrade_rolling', default=True,
+                help='The upgrade test goes rolling (the controllers and '
+                     'all computes but one first, guests moved old to new '
+                     'and new to old, then the last compute); false: '
+                     'skip-level all at once.'),
     cfg.IntOpt('vcpu_thread_timeout', default=60,
                help='Seconds to wait for a real-time vCPU thread to show '
                     'its scheduling class after the server went ACTIVE.'),

@@ -209,8 +209,11 @@ run_upgrade_tier() {
     # Both releases' services first: the upgrade's own time is then the
     # services' stop, schemas and start, not a download.
     "$top/tools/cloud-deps.sh" --release "$to" || return 1
+    # NOVA_RT_UPGRADE_ROLLING=false: skip-level all at once, without the
+    # rolling steps ([nova_rt] upgrade_rolling).
     run_cloud_tier upgrade --release "$from" \
-        --computes "${NOVA_RT_UPGRADE_COMPUTES:-4}" -- upgrade_to "$to"
+        --computes "${NOVA_RT_UPGRADE_COMPUTES:-4}" -- upgrade_to "$to" \
+        upgrade_rolling "${NOVA_RT_UPGRADE_ROLLING:-true}"
 }
 
 # run_cloud_tier TIER [UP-ARGUMENTS...] [-- OPTION VALUE...]: tempest's

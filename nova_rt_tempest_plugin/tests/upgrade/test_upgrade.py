@@ -212,23 +212,11 @@ class SkipLevelUpgradeTest(test_moves.MovesTest):
             self.assertEqual(expected[name], found[name],
                              '%s changed %s' % (name, what))
 
-    # -- the upgrade --------------------------------------------------------
-    @decorators.idempotent_id('7b3d5f70-9c2e-4d4f-8a1b-2c3d4e5f6a01')
-    def test_guests_keep_their_settings_across_the_upgrade(self):
-        to = CONF.nova_rt.upgrade_to
-        servers = {}
-        for name, (vcpus, specs, _) in GUESTS.items():
-            servers[name] = self.boot(self.flavor(vcpus, specs),
-                                      wait=None)['id']
-        for server_id in servers.values():
-            waiters.wait_for_server_status(self.servers_client, server_id,
-                                           'ACTIVE')
-        before = {name: self.settings(name, sid)
-                  for name, sid in servers.items()}
-        LOG.info('before the upgrade: %s', before)
-
-        # A rolling upgrade first: the controllers and every compute but
-        # the mixed guest's to the new release, that one left on the old.
+    def rolling_upgrade(self, to, servers, before):
+        """The controllers and every compute but the mixed guest's to
+        ``to``, guests moved old to new and new to old, then the rest:
+        (every guest's settings after it, the figures).
+        """
         kept = self.where(servers['rt_mixed_rr'])[0]
         started = time.monotonic()
         self.cloud('upgrade', '--to', to, '--keep', kept, timeout=1800)
@@ -278,6 +266,44 @@ class SkipLevelUpgradeTest(test_moves.MovesTest):
                  for name, sid in servers.items()}
         LOG.info('after the upgrade to %s: %s', to, after)
         self.assert_same(expected, after, 'across the upgrade to %s' % to)
+        return after, {
+            'upgrade.rolling_seconds': round(rolling_s, 1),
+            'upgrade.finish_seconds': round(finish_s, 1),
+            'upgrade.kept': kept,
+            'upgrade.rt_mixed_rr.old_to_new': self.summary(old_to_new),
+            'upgrade.rt_fifo.rebooted': self.summary(rebooted),
+            'upgrade.rt_fifo.new_to_old': self.summary(new_to_old)}
+
+    # -- the upgrade --------------------------------------------------------
+    @decorators.idempotent_id('7b3d5f70-9c2e-4d4f-8a1b-2c3d4e5f6a01')
+    def test_guests_keep_their_settings_across_the_upgrade(self):
+        to = CONF.nova_rt.upgrade_to
+        servers = {}
+        for name, (vcpus, specs, _) in GUESTS.items():
+            servers[name] = self.boot(self.flavor(vcpus, specs),
+                                      wait=None)['id']
+        for server_id in servers.values():
+            waiters.wait_for_server_status(self.servers_client, server_id,
+                                           'ACTIVE')
+        before = {name: self.settings(name, sid)
+                  for name, sid in servers.items()}
+        LOG.info('before the upgrade: %s', before)
+
+        measured = {'upgrade.to': to}
+        if CONF.nova_rt.upgrade_rolling:
+            after, extra = self.rolling_upgrade(to, servers, before)
+            measured.update(extra)
+        else:
+            # Skip-level, all at once: every service and compute.
+            started = time.monotonic()
+            self.cloud('upgrade', '--to', to, timeout=1800)
+            measured['upgrade.seconds'] = round(time.monotonic() - started,
+                                                1)
+            self.wait_computes_enabled()
+            after = {name: self.settings(name, sid)
+                     for name, sid in servers.items()}
+            LOG.info('after the upgrade to %s: %s', to, after)
+            self.assert_same(before, after, 'across the upgrade to %s' % to)
 
         # A real-time server of the new release, on the free CPU.
         new = self.boot(self.flavor(*GUESTS['rt_fifo'][:2]))['id']
@@ -300,16 +326,10 @@ class SkipLevelUpgradeTest(test_moves.MovesTest):
                              '%s changed in its live migration on Nova %s'
                              % (name, to))
 
-        measured = {'upgrade.rolling_seconds': round(rolling_s, 1),
-                    'upgrade.finish_seconds': round(finish_s, 1),
-                    'upgrade.to': to, 'upgrade.kept': kept}
         for name in servers:
             measured['upgrade.%s.before' % name] = self.summary(before[name])
             measured['upgrade.%s.after' % name] = self.summary(after[name])
             measured['upgrade.%s.migrated' % name] = self.summary(
                 moved[name])
-        measured['upgrade.rt_mixed_rr.old_to_new'] = self.summary(old_to_new)
-        measured['upgrade.rt_fifo.rebooted'] = self.summary(rebooted)
-        measured['upgrade.rt_fifo.new_to_old'] = self.summary(new_to_old)
         measured['upgrade.new_rt_fifo'] = self.summary(new_settings)
         self.record_figures('upgrade', measured)
