@@ -100,7 +100,7 @@ class MetricsToolsTest(test_real.RealTestCase):
     def test_alert_rules(self):
         result = self.promtool('check', 'rules', 'nova-rt-alerts.yml')
         self.assertEqual(0, result.returncode, result.stdout + result.stderr)
-        self.assertIn('SUCCESS: 4 rules found', result.stdout)
+        self.assertIn('SUCCESS: 7 rules found', result.stdout)
         result = self.promtool('test', 'rules', 'nova-rt-alerts-test.yml')
         self.assertEqual(0, result.returncode, result.stdout + result.stderr)
 
