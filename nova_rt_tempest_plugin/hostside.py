@@ -25,10 +25,7 @@ import typing as ty
 from xml.etree import ElementTree
 
 from nova_rt.core import cpuset
-
-# /proc/PID/stat policy numbers (sched.h).
-POLICIES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',
-            6: 'deadline'}
+from nova_rt.watch import threads
 
 
 class HostAccessError(Exception):
@@ -55,17 +52,9 @@ class Thread:
         return None
 
 
-def parse_stat(stat):
-    """(comm, policy, rt_priority, processor) of a /proc/*/stat line."""
-    head, sep, rest = stat.rpartition(')')
-    if not sep or '(' not in head:
-        raise ValueError('not a /proc stat line: %r' % stat[:80])
-    comm = head[head.index('(') + 1:]
-    fields = rest.split()
-    # proc(5) numbers fields from 1; ``fields[0]`` is field 3 (state).
-    processor, rt_priority, policy = (int(fields[n - 3])
-                                      for n in (39, 40, 41))
-    return comm, POLICIES.get(policy, str(policy)), rt_priority, processor
+# (comm, policy, rt_priority, processor) of a /proc/*/stat line: what
+# the compute's own guest watch reads.
+parse_stat = threads.parse_stat
 
 
 THREADS_SCRIPT = r'''

@@ -96,3 +96,18 @@ def load_conf(args, register=None):
         conf.set_override('use_stderr', True)
     logging.setup(conf, 'nova-rt')
     return conf
+
+
+def add_root_argument(parser):
+    """``--root``: the directory standing for / (a recorded host tree)."""
+    parser.add_argument(
+        '--root', metavar='DIR',
+        help='directory standing for / (default: [nova_rt] host_root)')
+
+
+def host_root(args, conf):
+    """``--root``, else ``[nova_rt] host_root``: an existing directory."""
+    root = args.root or conf.nova_rt.host_root
+    if not os.path.isdir(root):
+        raise exception.NovaRTError('host root %s is not a directory' % root)
+    return root

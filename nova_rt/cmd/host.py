@@ -19,7 +19,6 @@ how to partition it. Errors are raised as nova-rt errors, which
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
@@ -66,7 +65,7 @@ def register(commands):
     check = actions.add_parser(
         'check', help='audit this host for real-time guests (exit 0 ready, '
                       '1 not ready)')
-    _add_root(check)
+    common.add_root_argument(check)
     common.add_config_file_argument(check)
     check.add_argument('--format', choices=('table', 'json', 'prometheus'),
                        default='table',
@@ -91,7 +90,7 @@ def register(commands):
     plan = actions.add_parser(
         'plan', help='kernel arguments, tuned, kvm and nova.conf settings '
                      'for this host\'s topology')
-    _add_root(plan)
+    common.add_root_argument(plan)
     common.add_config_file_argument(plan)
     plan.add_argument('--format', choices=('text', 'json'), default='text')
     plan.add_argument('--housekeeping-per-node', type=cmd_args.positive_int,
@@ -102,26 +101,13 @@ def register(commands):
     plan.set_defaults(func=plan_host)
 
 
-def _add_root(parser):
-    parser.add_argument(
-        '--root', metavar='DIR',
-        help='directory standing for / (default: [nova_rt] host_root)')
-
-
-def _root(args, conf):
-    root = args.root or conf.nova_rt.host_root
-    if not os.path.isdir(root):
-        raise exception.NovaRTError('host root %s is not a directory' % root)
-    return root
-
-
 def check_host(args, out=None):
     out = out or sys.stdout
     if args.output and args.format != 'prometheus':
         raise exception.NovaRTError('--output needs --format prometheus')
     conf = common.load_conf(
         args, register=nova_rt_conf.register_migration_opts)
-    root = _root(args, conf)
+    root = common.host_root(args, conf)
     dedicated, shared = nova_rt_conf.compute_cpu_sets(conf)
     migration = nova_rt_conf.migration_settings(conf)
     profile = host_profile.read_profile(root, smi_interval=args.smi_interval)
@@ -135,7 +121,8 @@ def check_host(args, out=None):
         root, conf.nova_rt.latency_certificate,
         conf.nova_rt.latency_max_age_days, conf.nova_rt.latency_min_duration)
     if args.format == 'prometheus':
-        _write_metrics(args, conf, profile, report, latency, dedicated, out)
+        _write_metrics(args, conf, root, profile, report, latency,
+                       dedicated, out)
     elif args.format == 'json':
         doc = report.to_dict()
         doc['latency'] = latency.to_dict()
@@ -147,7 +134,8 @@ def check_host(args, out=None):
     return cmd_args.EXIT_OK if report.ready else cmd_args.EXIT_NEGATIVE
 
 
-def _write_metrics(args, conf, profile, report, latency, dedicated, out):
+def _write_metrics(args, conf, root, profile, report, latency, dedicated,
+                   out):
     """The metrics nova-compute writes (``nova_rt.host.metrics``), from
     this audit and libvirt's domains.
     """
@@ -156,7 +144,7 @@ def _write_metrics(args, conf, profile, report, latency, dedicated, out):
         lab=conf.nova_rt.lab_mode).lab
     usage, problem = pinning.count(dedicated,
                                    _libvirt_domains(args.libvirt_uri))
-    reports, guests_problem = guests.reports_or_problem(_root(args, conf))
+    reports, guests_problem = guests.reports_or_problem(root)
     text = metrics.render(metrics.Snapshot(
         report=report, lab=lab, latency=latency, audited_at=time.time(),
         pcpus=usage, pcpus_problem=problem, guests=reports,
@@ -226,7 +214,7 @@ def render_table(report, colour=False, width=None):
 def plan_host(args, out=None):
     out = out or sys.stdout
     conf = common.load_conf(args)
-    root = _root(args, conf)
+    root = common.host_root(args, conf)
     profile = host_profile.read_profile(root)
     result = host_plan.plan(
         profile, housekeeping_per_node=args.housekeeping_per_node,

@@ -17,7 +17,6 @@ is never fine), 2 on an error.
 """
 
 import json
-import os
 import sys
 
 from nova_rt.cmd import args as cmd_args
@@ -37,9 +36,7 @@ def register(actions):
     check.add_argument('guests', nargs='*', metavar='GUEST',
                        help='domain names (instance-...) or instance UUIDs '
                             '(default: every real-time guest)')
-    check.add_argument('--root', metavar='DIR',
-                       help='directory standing for / (default: [nova_rt] '
-                            'host_root)')
+    common.add_root_argument(check)
     common.add_config_file_argument(check)
     check.add_argument('--format', choices=('text', 'json'),
                        default='text')
@@ -57,9 +54,7 @@ def _doc(report):
 def check_guests(args, out=None):
     out = out or sys.stdout
     conf = common.load_conf(args)
-    root = args.root or conf.nova_rt.host_root
-    if not os.path.isdir(root):
-        raise exception.NovaRTError('host root %s is not a directory' % root)
+    root = common.host_root(args, conf)
     names = set(args.guests) or None
     try:
         reports = guests.check_host(host_reader.HostReader(root), names)

@@ -29,6 +29,7 @@ import typing
 
 from nova_rt.core import cpuset
 from nova_rt.core import exception
+from nova_rt.watch import drift
 
 GAUGE = 'gauge'
 COUNTER = 'counter'
@@ -177,9 +178,6 @@ def _pcpus(out, snap):
                [(usage.realtime_instances, ())])
 
 
-GUEST_STATUSES = ('ok', 'drift', 'unknown')
-
-
 def _guests(out, snap):
     reports = snap.guests
     if reports is None:
@@ -190,7 +188,7 @@ def _guests(out, snap):
                'Running real-time guests by status: as their domain asks '
                '(ok), drifted from it, or not fully readable (unknown).',
                [(sum(r.status == status for r in reports),
-                 (('status', status),)) for status in GUEST_STATUSES])
+                 (('status', status),)) for status in drift.STATUSES])
     # Not 'instance': Prometheus gives the scraped target that label.
     labels = [(r, (('uuid', r.uuid or ''), ('domain', r.name)))
               for r in reports]

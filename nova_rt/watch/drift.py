@@ -23,6 +23,7 @@ from nova_rt.core import cpuset
 DRIFT = 'drift'
 UNKNOWN = 'unknown'
 OK = 'ok'
+STATUSES = (OK, DRIFT, UNKNOWN)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,11 +24,8 @@ import typing as ty
 
 from nova_rt.core import cpuset
 from nova_rt.core import exception
+from nova_rt.host import model
 from nova_rt.host import reader as host_reader
-
-# sched(7)'s policies by number, as /proc/TID/stat field 41 gives them.
-POLICIES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',
-            6: 'deadline'}
 
 # QEMU names its vCPU threads "CPU N/KVM" (or /TCG without KVM) and the
 # IOThreads libvirt asks for "IO iothreadN"; every other thread of the
@@ -88,7 +85,8 @@ def parse_stat(line):
     # proc(5) numbers fields from 1; fields[0] is field 3 (state).
     processor, rt_priority, policy = (int(fields[n - 3])
                                       for n in (39, 40, 41))
-    return comm, POLICIES.get(policy, str(policy)), rt_priority, processor
+    return (comm, model.POLICY_NAMES.get(policy, str(policy)), rt_priority,
+            processor)
 
 
 def parse_schedstat(line):
